@@ -1,0 +1,27 @@
+# Third-party dependencies, all from Debian packages (scripts/deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(GTest REQUIRED)
+include(GoogleTest)
+find_package(PkgConfig REQUIRED)
+
+find_package(Protobuf REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(httplib QUIET)
+if(NOT TARGET httplib::httplib)
+  add_library(httplib::httplib INTERFACE IMPORTED)
+endif()
+find_package(benchmark QUIET)
+
+# leveldb ships no CMake config on Debian.
+find_library(LEVELDB_LIBRARY leveldb REQUIRED)
+find_path(LEVELDB_INCLUDE_DIR leveldb/db.h REQUIRED)
+add_library(brfed_leveldb INTERFACE)
+target_link_libraries(brfed_leveldb INTERFACE ${LEVELDB_LIBRARY})
+target_include_directories(brfed_leveldb SYSTEM INTERFACE ${LEVELDB_INCLUDE_DIR})
+
+find_library(GFLAGS_LIBRARY gflags REQUIRED)
+add_library(brfed_gflags INTERFACE)
+target_link_libraries(brfed_gflags INTERFACE ${GFLAGS_LIBRARY})

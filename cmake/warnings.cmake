@@ -1,0 +1,45 @@
+# The one place warnings and sanitizer flags are decided. Targets opt in with
+# brfed_copts(target) (production code) or brfed_test_copts(target) (tests, looser).
+
+set(BRFED_WARNINGS -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-qual -Wundef)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND BRFED_WARNINGS -Wthread-safety)
+endif()
+if(BRFED_WERROR)
+  list(APPEND BRFED_WARNINGS -Werror)
+endif()
+
+set(BRFED_SANITIZER_FLAGS "")
+if(BRFED_SANITIZE)
+  set(BRFED_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
+                            -fno-sanitize-recover=undefined)
+elseif(BRFED_TSAN)
+  set(BRFED_SANITIZER_FLAGS -fsanitize=thread)
+endif()
+if(BRFED_FUZZ)
+  list(APPEND BRFED_SANITIZER_FLAGS -fsanitize=fuzzer-no-link,address,undefined)
+endif()
+
+function(brfed_copts target)
+  target_compile_options(${target} PRIVATE ${BRFED_WARNINGS} ${BRFED_SANITIZER_FLAGS})
+  target_link_options(${target} PRIVATE ${BRFED_SANITIZER_FLAGS})
+endfunction()
+
+function(brfed_test_copts target)
+  set(loose -Wall -Wextra)
+  if(BRFED_WERROR)
+    list(APPEND loose -Werror)
+  endif()
+  target_compile_options(${target} PRIVATE ${loose} ${BRFED_SANITIZER_FLAGS})
+  target_link_options(${target} PRIVATE ${BRFED_SANITIZER_FLAGS})
+endfunction()
+
+# brfed_test(NAME src... LIBS lib... [LABELS l...]): one GoogleTest binary registered in CTest.
+function(brfed_test name)
+  cmake_parse_arguments(T "" "" "SRCS;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SRCS} ${T_UNPARSED_ARGUMENTS})
+  brfed_test_copts(${name})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+endfunction()
