@@ -1,0 +1,96 @@
+// RunMachine: the pure, deterministic state machine of one run (DESIGN §4.3).
+//
+//   RunMachine m(run_id, workflow);
+//   for (const Event& e : journaled) RETURN_IF_ERROR(m.Apply(e));   // replay / recovery
+//   RunMachine::Effects fx = m.Effects(now);
+//   // journal fx.append durably, then Apply each, then act: Reconcile every running attempt,
+//   // arm a timer for fx.wake_at.
+//
+// It reads no clock, file or socket and takes no lock: time comes in with events and with the
+// `now` of Effects. Everything that can be derived from the journaled events is derived, not
+// journaled: forEach expansion, readiness, skips after a failure, the finally phase, backoff
+// deadlines (from the failure time and the run's seed). Applying the same events always gives
+// the same state, so replaying twice equals replaying once. Not thread-safe; one owner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brfed/engine.h"
+#include "brfed/journal.h"
+#include "brfed/status.h"
+#include "brfed/value.h"
+#include "brfed/workflow.h"
+
+namespace brfed {
+
+// The idempotency key of a step instance: "<run>:<step>" or "<run>:<step>:<item index>".
+std::string IdempotencyKey(std::string_view run_id, std::string_view step_id, int item_index);
+
+// The wait before attempt `next_attempt` (>= 2) of an instance under `policy`: exponential,
+// capped at max_backoff, and with full jitter a deterministic draw in [0, cap] from
+// (seed, step, item, next_attempt). The same inputs always give the same delay.
+Duration BackoffDelay(const RetryPolicy& policy, uint64_t seed, std::string_view step_id,
+                      int item_index, int next_attempt);
+
+class RunMachine {
+ public:
+  // What the runtime needs to run one Reconcile of a running attempt.
+  struct Attempt {
+    const StepDef* step = nullptr;  // points into the workflow
+    int item_index = -1;
+    Value item;
+    int attempt = 0;
+    std::string idempotency_key;
+    TimePoint started_at{};
+    std::optional<TimePoint> deadline;  // per-attempt timeout
+  };
+
+  struct Effects {
+    // Records to journal next, in this order, with seq and time already set. They are valid
+    // only if appended and applied before any other event of this run.
+    std::vector<Event> append;
+    // The earliest future time at which Effects() would return something new (a backoff end
+    // or an attempt deadline); nullopt when only an event can change anything.
+    std::optional<TimePoint> wake_at;
+  };
+
+  // REQUIRES: `workflow` is the definition the run started with (its hash is checked against
+  // the kRunStarted record).
+  RunMachine(std::string run_id, std::shared_ptr<const Workflow> workflow);
+  ~RunMachine();
+  RunMachine(RunMachine&&) noexcept;
+  RunMachine& operator=(RunMachine&&) noexcept;
+
+  // Applies the run's next event. Returns kDataLoss, naming the run and seq, for an event that
+  // cannot follow the current state (seq not last+1, first event not kRunStarted, unknown step
+  // or item, an attempt that is not the running one, anything after kRunFinished); the state
+  // is then unchanged.
+  Status Apply(const Event& event);
+
+  // The records the run should append at `now`: attempt starts for ready instances and expired
+  // backoffs, timeouts of attempts past their deadline, kRunFinished once everything ended.
+  Effects NextEffects(TimePoint now) const;
+
+  // The running attempts (state kRunning), in instance order.
+  std::vector<Attempt> RunningAttempts() const;
+  // Inputs of an instance's current attempt with every reference resolved. kInvalidArgument
+  // when a reference cannot be resolved (the attempt should then fail, not retryable).
+  Result<Value> ResolveWith(const Attempt& attempt) const;
+
+  RunState state() const;
+  uint64_t last_seq() const;
+  const std::string& run_id() const;
+  const Workflow& workflow() const;
+  // A full snapshot for display and for the engine's observers.
+  RunView View() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace brfed

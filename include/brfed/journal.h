@@ -1,0 +1,134 @@
+// Journal: the durable, append-only record of every run's transitions.
+//
+//   Journal::Entry e{run_id, Event::AttemptStarted(...)};
+//   journal->AppendAsync({e}, [](Status s) { /* durable now, or failed */ });
+//   ASSIGN_OR_RETURN(std::vector<Event> events, journal->ReadRun(run_id));
+//
+// Each run's events are numbered 1, 2, 3, ... (Event::seq) by the engine, which appends them
+// in order and applies each to its state machine only after it is durable. Replaying a run's
+// events through the machine (engine/machine.h) rebuilds its exact state. The LevelDB
+// implementation lives in storage/ (storage/journal.h: OpenJournal) and is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brfed/env.h"
+#include "brfed/status.h"
+#include "brfed/value.h"
+
+namespace brfed {
+
+enum class RunState { kRunning = 1, kFinalizing = 2, kSucceeded = 3, kFailed = 4, kCancelled = 5 };
+std::string_view RunStateName(RunState s);  // "Running", "Finalizing", ...
+inline bool IsFinished(RunState s) { return s >= RunState::kSucceeded; }
+
+enum class EventType {
+  kRunStarted = 1,        // workflow_name, definition_hash, params, seed
+  kAttemptStarted = 2,    // step_id, item_index, attempt, idempotency_key
+  kAttemptSucceeded = 3,  // step_id, item_index, attempt, outputs
+  kAttemptFailed = 4,     // step_id, item_index, attempt, code, message, retryable
+  kAttemptTimedOut = 5,   // step_id, item_index, attempt
+  kObserved = 6,          // step_id, item_index, attempt, message (what the step sees)
+  kCancelRequested = 7,   // message (the reason)
+  kRunFinished = 8,       // final_state, message (first failure, if any)
+};
+std::string_view EventTypeName(EventType t);  // "RunStarted", ...
+
+// One journal record. Only the fields of its type are meaningful.
+struct Event {
+  EventType type = EventType::kRunStarted;
+  uint64_t seq = 0;  // 1-based position in the run
+  TimePoint time{};  // when the engine decided it (absolute: deadlines derive from it)
+
+  // kRunStarted
+  std::string workflow_name;
+  std::string definition_hash;
+  Value params;
+  uint64_t seed = 0;  // seeds the retry jitter of the run, so replay is exact
+
+  // step-instance events
+  std::string step_id;
+  int32_t item_index = -1;  // -1: the step has no forEach
+  int32_t attempt = 0;      // 1-based
+  std::string idempotency_key;
+  Value outputs;            // kAttemptSucceeded
+
+  StatusCode code = StatusCode::kOk;  // kAttemptFailed
+  bool retryable = false;             // kAttemptFailed
+  std::string message;                // kAttemptFailed, kObserved, kCancelRequested, kRunFinished
+
+  RunState final_state = RunState::kRunning;  // kRunFinished
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+struct JournalStats {
+  uint64_t batches = 0;            // WriteBatches committed
+  uint64_t records = 0;            // records committed
+  uint64_t commit_nanos_total = 0; // sum over batches of write+sync time
+  uint64_t commit_nanos_max = 0;
+};
+
+// Thread-safe.
+class Journal {
+ public:
+  struct Entry {
+    std::string run_id;
+    Event event;
+  };
+  struct Problem {
+    std::string run_id;
+    uint64_t seq = 0;  // 0 when the problem is not about one record
+    std::string what;
+    std::string ToString() const;
+  };
+  struct RunRecords {
+    std::string run_id;
+    std::vector<Event> events;
+  };
+
+  virtual ~Journal() = default;
+
+  // Stores a definition text under its hash; a no-op when already there. Durable on return.
+  virtual Status PutDefinition(std::string_view hash, std::string_view text) = 0;
+  // kNotFound when absent.
+  virtual Result<std::string> GetDefinition(std::string_view hash) = 0;
+
+  // Makes `entries` durable, batched with other concurrent appends into one synced write (group
+  // commit), then calls `done` on the committer thread. Entries of one run must be in seq order
+  // without gaps. A kRunStarted record adds the run to the active index, kRunFinished removes
+  // it and starts its retention period. Errors: kResourceExhausted when a run would exceed the
+  // per-run record cap, kInvalidArgument for a record over the size cap, kUnavailable or
+  // kDataLoss when the disk failed — after which every later append fails too.
+  virtual void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) = 0;
+  // AppendAsync, waiting for `done`.
+  virtual Status Append(std::vector<Entry> entries) = 0;
+
+  // Ids of the unfinished runs, sorted.
+  virtual Result<std::vector<std::string>> ActiveRuns() = 0;
+  // Ids of every run held (unfinished and retained finished ones), sorted.
+  virtual Result<std::vector<std::string>> ListRuns() = 0;
+  // The run's events with seq <= until_seq, in order. kNotFound for an unknown run; kDataLoss
+  // naming the run and seq for an undecodable record or a gap.
+  virtual Result<std::vector<Event>> ReadRun(std::string_view run_id,
+                                            uint64_t until_seq =
+                                                std::numeric_limits<uint64_t>::max()) = 0;
+  // Every active run with its events, read in one pass (recovery). Damage as for ReadRun.
+  virtual Result<std::vector<RunRecords>> ReadActiveRuns() = 0;
+
+  // Deletes the finished runs whose retention period has passed at `now`. Returns how many.
+  virtual Result<int> CollectGarbage(TimePoint now) = 0;
+
+  // Checks every run: decodable records, no seq gaps, definitions present, active index
+  // consistent. An empty list means healthy.
+  virtual Result<std::vector<Problem>> Verify() = 0;
+
+  virtual JournalStats stats() const = 0;
+};
+
+}  // namespace brfed
