@@ -1,0 +1,474 @@
+// RunMachine::Apply: validation of each journaled event against the state, then the
+// transition and everything it implies (readiness, forEach expansion, fail-fast, the finally
+// phase). NextEffects and the views live in machine_effects.cc.
+#include "engine/machine.h"
+
+#include <utility>
+
+#include "engine/expr.h"
+#include "engine/machine_internal.h"
+
+namespace brfed {
+
+using internal::MachineInstance;
+using internal::MachineStep;
+
+RunMachine::RunMachine(std::string run_id, std::shared_ptr<const Workflow> workflow)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->run_id = std::move(run_id);
+  impl_->wf = std::move(workflow);
+  impl_->Init();
+}
+
+RunMachine::~RunMachine() = default;
+RunMachine::RunMachine(RunMachine&&) noexcept = default;
+RunMachine& RunMachine::operator=(RunMachine&&) noexcept = default;
+
+RunState RunMachine::state() const { return impl_->state; }
+uint64_t RunMachine::last_seq() const { return impl_->last_seq; }
+const std::string& RunMachine::run_id() const { return impl_->run_id; }
+const Workflow& RunMachine::workflow() const { return *impl_->wf; }
+
+Status RunMachine::Apply(const Event& event) {
+  Impl::Ref ref{-1, -1};
+  Status s = impl_->Validate(event, &ref);
+  if (!s.ok()) {
+    return Status(s.code(), "run " + impl_->run_id + " seq " + std::to_string(event.seq) +
+                                ": " + s.message());
+  }
+  impl_->Mutate(event, ref);
+  return Status::OK();
+}
+
+void RunMachine::Impl::Init() {
+  if (wf == nullptr) {
+    init_error = FailedPreconditionError("no workflow");
+    return;
+  }
+  auto add = [&](const StepDef& def, bool is_finally) {
+    MachineStep s;
+    s.def = &def;
+    s.is_finally = is_finally;
+    s.for_each = def.for_each.has_value();
+    s.expanded = !s.for_each;
+    MachineInstance inst;
+    if (!s.for_each) inst.key = IdempotencyKey(run_id, def.id, -1);
+    s.insts.push_back(std::move(inst));
+    if (!step_index.emplace(def.id, static_cast<int>(steps.size())).second) {
+      init_error = FailedPreconditionError("workflow: duplicate step id " + def.id);
+    }
+    steps.push_back(std::move(s));
+  };
+  for (const StepDef& d : wf->steps) add(d, false);
+  first_finally = static_cast<int>(steps.size());
+  for (const StepDef& d : wf->finally_steps) add(d, true);
+  main_open = first_finally;
+  finally_open = static_cast<int>(steps.size()) - first_finally;
+  for (MachineStep& s : steps) {
+    for (const std::string& n : s.def->needs) {
+      auto it = step_index.find(n);
+      if (it == step_index.end() || steps[it->second].is_finally != s.is_finally) {
+        init_error = FailedPreconditionError("workflow: step " + s.def->id +
+                                             " needs unknown step " + n);
+        continue;
+      }
+      s.needs.push_back(it->second);
+    }
+  }
+}
+
+std::string RunMachine::Impl::InstanceName(Ref r) const {
+  const MachineInstance& in = Inst(r);
+  std::string name = steps[r.first].def->id;
+  if (in.item_index >= 0) name += "[" + std::to_string(in.item_index) + "]";
+  return name;
+}
+
+namespace {
+
+bool IsStepEvent(EventType t) {
+  return t == EventType::kAttemptStarted || t == EventType::kAttemptSucceeded ||
+         t == EventType::kAttemptFailed || t == EventType::kAttemptTimedOut ||
+         t == EventType::kObserved;
+}
+
+}  // namespace
+
+// Checks that `e` can follow the current state; sets *ref for step-instance events. Changes
+// nothing.
+Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
+  if (!init_error.ok()) return init_error;
+  if (e.seq != last_seq + 1) {
+    return DataLossError("expected seq " + std::to_string(last_seq + 1));
+  }
+  if (!started && e.type != EventType::kRunStarted) {
+    return DataLossError(std::string(EventTypeName(e.type)) + " before RunStarted");
+  }
+  if (IsFinished(state)) {
+    return DataLossError(std::string(EventTypeName(e.type)) + " after the run finished (" +
+                         std::string(RunStateName(state)) + ")");
+  }
+  switch (e.type) {
+    case EventType::kRunStarted:
+      if (started) return DataLossError("second RunStarted");
+      if (e.workflow_name != wf->name) {
+        return DataLossError("workflow " + e.workflow_name + ", machine has " + wf->name);
+      }
+      if (e.definition_hash != wf->hash) {
+        return DataLossError("definition hash " + e.definition_hash + " differs from " +
+                             wf->hash);
+      }
+      if (!e.params.is_map() && !e.params.is_null()) {
+        return DataLossError("params are a " + std::string(Value::TypeName(e.params.type())) +
+                             ", not a map");
+      }
+      return Status::OK();
+    case EventType::kCancelRequested:
+      return Status::OK();
+    case EventType::kRunFinished: {
+      if (state != RunState::kFinalizing || finally_open > 0) {
+        return DataLossError("RunFinished while steps are unfinished");
+      }
+      RunState want = DerivedFinalState();
+      if (e.final_state != want) {
+        return DataLossError("RunFinished " + std::string(RunStateName(e.final_state)) +
+                             ", the steps say " + std::string(RunStateName(want)));
+      }
+      return Status::OK();
+    }
+    default:
+      break;
+  }
+  if (!IsStepEvent(e.type)) {
+    return DataLossError("unknown event type " + std::to_string(static_cast<int>(e.type)));
+  }
+
+  auto it = step_index.find(e.step_id);
+  if (it == step_index.end()) return DataLossError("unknown step \"" + e.step_id + "\"");
+  const MachineStep& s = steps[it->second];
+  int slot = 0;
+  if (s.for_each) {
+    if (!s.expanded) {
+      return DataLossError("step " + e.step_id + " has no items yet");
+    }
+    if (e.item_index < 0 || e.item_index >= static_cast<int>(s.insts.size()) ||
+        s.insts[e.item_index].item_index != e.item_index) {
+      return DataLossError("step " + e.step_id + " has no item " +
+                           std::to_string(e.item_index));
+    }
+    slot = e.item_index;
+  } else if (e.item_index != -1) {
+    return DataLossError("step " + e.step_id + " has no forEach, got item " +
+                         std::to_string(e.item_index));
+  }
+  *ref = {it->second, slot};
+  const MachineInstance& in = s.insts[slot];
+  std::string name = InstanceName(*ref);
+  std::string state_name(InstanceStateName(in.state));
+
+  if (e.type == EventType::kAttemptStarted) {
+    if (in.state == InstanceState::kReady) {
+      if (e.attempt != 1) {
+        return DataLossError(name + " is Ready, attempt " + std::to_string(e.attempt) +
+                             " cannot start");
+      }
+    } else if (in.state == InstanceState::kBackoff) {
+      if (e.attempt != in.attempt + 1) {
+        return DataLossError(name + " backs off after attempt " + std::to_string(in.attempt) +
+                             ", attempt " + std::to_string(e.attempt) + " cannot start");
+      }
+      if (in.next_time.has_value() && e.time < *in.next_time) {
+        return DataLossError(name + " attempt " + std::to_string(e.attempt) +
+                             " starts before its backoff ends");
+      }
+    } else {
+      return DataLossError(name + " is " + state_name + ", no attempt can start");
+    }
+    if (e.idempotency_key != in.key) {
+      return DataLossError(name + " key \"" + e.idempotency_key + "\", expected \"" + in.key +
+                           "\"");
+    }
+    return Status::OK();
+  }
+
+  if (in.state != InstanceState::kRunning || e.attempt != in.attempt) {
+    return DataLossError(std::string(EventTypeName(e.type)) + " for " + name + " attempt " +
+                         std::to_string(e.attempt) + ", which is not running (" + state_name +
+                         ", attempt " + std::to_string(in.attempt) + ")");
+  }
+  if (e.type == EventType::kAttemptFailed && e.code == StatusCode::kOk) {
+    return DataLossError("AttemptFailed for " + name + " with code OK");
+  }
+  if (e.type == EventType::kAttemptTimedOut &&
+      (!in.next_time.has_value() || e.time < *in.next_time)) {
+    return DataLossError(name + " attempt " + std::to_string(e.attempt) +
+                         " timed out before its deadline");
+  }
+  return Status::OK();
+}
+
+// REQUIRES: Validate(e) returned OK with `ref`.
+void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
+  last_seq = e.seq;
+  const TimePoint t = e.time;
+  switch (e.type) {
+    case EventType::kRunStarted:
+      started = true;
+      params = e.params.is_null() ? Value(Value::Map{}) : e.params;
+      seed = e.seed;
+      started_at = t;
+      Settle(t);
+      return;
+    case EventType::kCancelRequested:
+      // Tolerated while Finalizing (the engine may accept a cancel at any time before the end):
+      // the main graph has already ended and the finally steps always run, so nothing changes.
+      if (state != RunState::kRunning) return;
+      cancelled = true;
+      cancel_reason = e.message;
+      for (int i = 0; i < first_finally; ++i) EndStep(i, InstanceState::kCancelled, t);
+      Settle(t);
+      return;
+    case EventType::kRunFinished:
+      state = e.final_state;
+      finished_at = t;
+      finish_message = e.message;
+      return;
+    default:
+      break;
+  }
+
+  MachineStep& s = steps[ref.first];
+  MachineInstance& in = Inst(ref);
+  const RetryPolicy& retry = s.def->retry;
+  switch (e.type) {
+    case EventType::kAttemptStarted:
+      in.attempt = e.attempt;
+      in.attempt_started_at = t;
+      if (e.attempt == 1) in.started_at = t;
+      in.observed.clear();
+      s.any_started = true;
+      SetState(ref, InstanceState::kRunning, t);
+      SetNextTime(ref, s.def->timeout ? std::optional<TimePoint>(t + *s.def->timeout)
+                                      : std::nullopt);
+      return;
+    case EventType::kObserved:
+      in.observed = e.message;
+      return;
+    case EventType::kAttemptSucceeded:
+      in.outputs = e.outputs;
+      SetState(ref, InstanceState::kSucceeded, t);
+      OnInstanceSucceeded(ref);
+      Settle(t);
+      return;
+    case EventType::kAttemptFailed:
+    case EventType::kAttemptTimedOut: {
+      bool timed_out = e.type == EventType::kAttemptTimedOut;
+      if (timed_out) {
+        in.last_error = DeadlineExceededError(
+            "attempt " + std::to_string(e.attempt) + " timed out after " +
+            FormatDuration(s.def->timeout.value_or(Duration(0))));
+      } else {
+        in.last_error = Status(e.code, e.message);
+      }
+      if ((timed_out || e.retryable) && e.attempt <= retry.limit) {
+        SetState(ref, InstanceState::kBackoff, t);
+        SetNextTime(ref, t + BackoffDelay(retry, seed, s.def->id, in.item_index, e.attempt + 1));
+        return;
+      }
+      SetState(ref, timed_out ? InstanceState::kTimedOut : InstanceState::kFailed, t);
+      OnInstanceFailed(ref, t);
+      Settle(t);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// Moves an instance to `st`, keeping the index sets and counters in step.
+void RunMachine::Impl::SetState(Ref r, InstanceState st, TimePoint t) {
+  MachineInstance& in = Inst(r);
+  MachineStep& s = steps[r.first];
+  InstanceState old = in.state;
+  if (old == st) return;
+  if (old == InstanceState::kReady) ready.erase(r);
+  if (old == InstanceState::kRunning) running.erase(r);
+  in.state = st;
+  if (st == InstanceState::kReady) ready.insert(r);
+  if (st == InstanceState::kRunning) running.insert(r);
+  if (IsTerminal(st) && !IsTerminal(old)) {
+    in.finished_at = t;
+    SetNextTime(r, std::nullopt);
+    ++s.terminal;
+    if (st == InstanceState::kSucceeded) ++s.succeeded;
+    --(s.is_finally ? finally_open : main_open);
+  }
+}
+
+void RunMachine::Impl::SetNextTime(Ref r, std::optional<TimePoint> t) {
+  MachineInstance& in = Inst(r);
+  if (in.next_time.has_value()) timers.erase({*in.next_time, r.first, r.second});
+  in.next_time = t;
+  if (t.has_value()) timers.insert({*t, r.first, r.second});
+}
+
+void RunMachine::Impl::OnInstanceSucceeded(Ref r) {
+  MachineStep& s = steps[r.first];
+  if (!s.Done()) return;
+  if (!s.for_each) {
+    outputs[s.def->id] = s.insts[0].outputs;
+    return;
+  }
+  Value::List list;
+  for (const MachineInstance& in : s.insts) {
+    if (in.item_index >= 0) list.push_back(in.outputs);  // the empty placeholder adds none
+  }
+  outputs[s.def->id] = Value(std::move(list));
+}
+
+void RunMachine::Impl::OnInstanceFailed(Ref r, TimePoint t) {
+  if (first_failure.empty()) {
+    first_failure = "step " + InstanceName(r) + ": " + Inst(r).last_error.ToString();
+  }
+  if (steps[r.first].is_finally) {
+    finally_failed = true;
+    return;
+  }
+  // Fail-fast: the rest of the main graph stops; Settle then starts the finally phase.
+  main_failed = true;
+  for (int i = 0; i < first_finally; ++i) EndStep(i, InstanceState::kSkipped, t);
+}
+
+// Ends every unfinished instance of a step: Running ones are Cancelled, the others get `st`.
+void RunMachine::Impl::EndStep(int step, InstanceState st, TimePoint t) {
+  MachineStep& s = steps[step];
+  s.activated = true;
+  for (int slot = 0; slot < static_cast<int>(s.insts.size()); ++slot) {
+    InstanceState cur = s.insts[slot].state;
+    if (IsTerminal(cur)) continue;
+    SetState({step, slot}, cur == InstanceState::kRunning ? InstanceState::kCancelled : st, t);
+  }
+}
+
+// Makes a step's instances Ready; a forEach step expands here, against params and the outputs
+// of the steps it needs. A list that does not resolve fails the step, an empty one succeeds it.
+void RunMachine::Impl::Activate(int step, TimePoint t) {
+  MachineStep& s = steps[step];
+  s.activated = true;
+  if (!s.for_each) {
+    SetState({step, 0}, InstanceState::kReady, t);
+    return;
+  }
+  Scope scope{.params = &params, .item = nullptr, .outputs = &outputs};
+  Result<Value> list = Resolve(*s.def->for_each, scope);
+  Status err;
+  if (!list.ok()) {
+    err = list.status();
+  } else if (!list->is_list()) {
+    err = InvalidArgumentError("forEach is a " + std::string(Value::TypeName(list->type())) +
+                               ", not a list");
+  }
+  if (!err.ok()) {
+    s.insts[0].last_error = err.WithContext("forEach");
+    SetState({step, 0}, InstanceState::kFailed, t);
+    OnInstanceFailed({step, 0}, t);
+    return;
+  }
+  s.expanded = true;
+  const Value::List& items = list->as_list();
+  if (items.empty()) {
+    s.insts[0].outputs = Value::List{};
+    SetState({step, 0}, InstanceState::kSucceeded, t);
+    OnInstanceSucceeded({step, 0});
+    return;
+  }
+  // Replace the placeholder (Pending, in no index set) by one instance per item.
+  int n = static_cast<int>(items.size());
+  s.insts.assign(n, MachineInstance{});
+  (s.is_finally ? finally_open : main_open) += n - 1;
+  for (int i = 0; i < n; ++i) {
+    MachineInstance& in = s.insts[i];
+    in.item_index = i;
+    in.item = items[i];
+    in.key = IdempotencyKey(run_id, s.def->id, i);
+    SetState({step, i}, InstanceState::kReady, t);
+  }
+}
+
+bool RunMachine::Impl::ConditionHolds(const MachineStep& s) const {
+  const RunCondition& c = s.def->condition;
+  bool main_ok = !main_failed && !cancelled;
+  switch (c.kind) {
+    case RunCondition::Kind::kAlways:
+      return true;
+    case RunCondition::Kind::kSucceeded:
+      return main_ok;
+    case RunCondition::Kind::kFailed:
+      return !main_ok;
+    case RunCondition::Kind::kStarted: {
+      auto it = step_index.find(c.step);
+      return it != step_index.end() && steps[it->second].any_started;
+    }
+  }
+  return false;
+}
+
+// Derives everything that follows from the current state: steps whose needs are done become
+// ready, the end of the main graph starts the finally phase, finally steps whose `if:` is false
+// or whose needs failed are skipped. Repeats until nothing changes.
+void RunMachine::Impl::Settle(TimePoint t) {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    if (state == RunState::kRunning) {
+      for (int i = 0; i < first_finally && state == RunState::kRunning; ++i) {
+        MachineStep& s = steps[i];
+        if (s.activated) continue;
+        bool ok = true;
+        for (int n : s.needs) ok = ok && steps[n].Done();
+        if (!ok) continue;
+        Activate(i, t);
+        progress = true;
+      }
+      if (main_open == 0) {
+        state = RunState::kFinalizing;
+        progress = true;
+      }
+      continue;
+    }
+    if (state != RunState::kFinalizing) return;
+    for (int i = first_finally; i < static_cast<int>(steps.size()); ++i) {
+      MachineStep& s = steps[i];
+      if (s.activated) continue;
+      bool done = true;
+      bool broken = false;
+      for (int n : s.needs) {
+        done = done && steps[n].Done();
+        broken = broken || steps[n].Broken();
+      }
+      if (!ConditionHolds(s) || broken) {
+        // A false `if:` skips the step; so does a need that failed or was skipped, since the
+        // step's inputs would be missing.
+        EndStep(i, InstanceState::kSkipped, t);
+        progress = true;
+      } else if (done) {
+        Activate(i, t);
+        progress = true;
+      }
+    }
+  }
+}
+
+RunState RunMachine::Impl::DerivedFinalState() const {
+  if (cancelled) return RunState::kCancelled;
+  if (main_failed || finally_failed) return RunState::kFailed;
+  return RunState::kSucceeded;
+}
+
+std::string RunMachine::Impl::DerivedMessage() const {
+  if (cancelled) return cancel_reason.empty() ? "cancelled" : "cancelled: " + cancel_reason;
+  if (main_failed || finally_failed) return first_failure;
+  return "";
+}
+
+}  // namespace brfed

@@ -1,0 +1,207 @@
+// RunMachine: what the run should do next (NextEffects), its running attempts, their inputs,
+// and its view. Reads the state; never changes it.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "engine/expr.h"
+#include "engine/machine.h"
+#include "engine/machine_internal.h"
+
+namespace brfed {
+
+using internal::MachineInstance;
+using internal::MachineStep;
+
+std::string IdempotencyKey(std::string_view run_id, std::string_view step_id, int item_index) {
+  std::string key;
+  key.reserve(run_id.size() + step_id.size() + 8);
+  key.append(run_id).append(":").append(step_id);
+  if (item_index >= 0) key.append(":").append(std::to_string(item_index));
+  return key;
+}
+
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// FNV-1a: stable across platforms and releases, unlike std::hash.
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+Duration BackoffDelay(const RetryPolicy& policy, uint64_t seed, std::string_view step_id,
+                      int item_index, int next_attempt) {
+  const double max_ms = static_cast<double>(std::max<int64_t>(0, policy.max_backoff.count()));
+  const int exponent = std::max(0, next_attempt - 2);
+  double cap = static_cast<double>(policy.backoff.count()) * std::pow(policy.factor, exponent);
+  if (!(cap >= 0)) cap = 0;  // NaN or negative from a nonsensical policy
+  cap = std::min(cap, max_ms);
+  const auto cap_ms = static_cast<uint64_t>(cap);
+  if (policy.jitter == Jitter::kNone || cap_ms == 0) return Duration(static_cast<int64_t>(cap_ms));
+  uint64_t h = SplitMix64(seed ^ Fnv1a(step_id));
+  h = SplitMix64(h ^ static_cast<uint64_t>(static_cast<int64_t>(item_index) + 1));
+  h = SplitMix64(h ^ static_cast<uint64_t>(next_attempt));
+  return Duration(static_cast<int64_t>(h % (cap_ms + 1)));
+}
+
+RunMachine::Effects RunMachine::NextEffects(TimePoint now) const { return impl_->Next(now); }
+
+// One round: every Ready instance and every due backoff starts an attempt, every attempt past
+// its deadline times out. A timeout can have consequences at the same instant (a zero backoff,
+// the end of the main graph starting the finally steps), so a round with timeouts is applied
+// to a copy and the next round appended, until nothing more happens at `now`.
+RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
+  Effects fx;
+  if (!started || IsFinished(state) || !init_error.ok()) return fx;
+
+  std::vector<Ref> due(ready.begin(), ready.end());
+  for (const Timed& tm : timers) {
+    if (std::get<0>(tm) > now) break;
+    due.emplace_back(std::get<1>(tm), std::get<2>(tm));
+  }
+  std::sort(due.begin(), due.end());
+
+  uint64_t seq = last_seq;
+  bool chained = false;
+  std::optional<TimePoint> wake;
+  auto wake_at = [&wake](TimePoint t) {
+    if (!wake.has_value() || t < *wake) wake = t;
+  };
+  for (Ref r : due) {
+    const MachineStep& s = steps[r.first];
+    const MachineInstance& in = Inst(r);
+    Event e;
+    e.seq = ++seq;
+    e.time = now;
+    e.step_id = s.def->id;
+    e.item_index = in.item_index;
+    if (in.state == InstanceState::kRunning) {
+      e.type = EventType::kAttemptTimedOut;
+      e.attempt = in.attempt;
+      chained = true;
+    } else {
+      e.type = EventType::kAttemptStarted;
+      e.attempt = in.state == InstanceState::kReady ? 1 : in.attempt + 1;
+      e.idempotency_key = in.key;
+      if (s.def->timeout.has_value()) {
+        wake_at(now + *s.def->timeout);
+        if (*s.def->timeout <= Duration(0)) chained = true;
+      }
+    }
+    fx.append.push_back(std::move(e));
+  }
+  if (due.empty() && state == RunState::kFinalizing && finally_open == 0) {
+    Event e;
+    e.type = EventType::kRunFinished;
+    e.seq = ++seq;
+    e.time = now;
+    e.final_state = DerivedFinalState();
+    e.message = DerivedMessage();
+    fx.append.push_back(std::move(e));
+    return fx;
+  }
+
+  if (chained) {
+    Impl next = *this;
+    for (const Event& e : fx.append) {
+      Ref ref{-1, -1};
+      // Cannot fail: the events were derived from this very state.
+      if (!next.Validate(e, &ref).ok()) return fx;
+      next.Mutate(e, ref);
+    }
+    Effects more = next.Next(now);
+    for (Event& e : more.append) fx.append.push_back(std::move(e));
+    fx.wake_at = more.wake_at;
+    return fx;
+  }
+  for (const Timed& tm : timers) {
+    if (std::get<0>(tm) > now) {
+      wake_at(std::get<0>(tm));
+      break;
+    }
+  }
+  fx.wake_at = wake;
+  return fx;
+}
+
+std::vector<RunMachine::Attempt> RunMachine::RunningAttempts() const {
+  std::vector<Attempt> out;
+  out.reserve(impl_->running.size());
+  for (Impl::Ref r : impl_->running) {
+    const MachineInstance& in = impl_->Inst(r);
+    Attempt a;
+    a.step = impl_->steps[r.first].def;
+    a.item_index = in.item_index;
+    a.item = in.item;
+    a.attempt = in.attempt;
+    a.idempotency_key = in.key;
+    a.started_at = in.attempt_started_at;
+    a.deadline = in.next_time;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
+  if (attempt.step == nullptr) return InvalidArgumentError("attempt has no step");
+  Scope scope{.params = &impl_->params,
+              .item = attempt.item_index >= 0 ? &attempt.item : nullptr,
+              .outputs = &impl_->outputs};
+  Result<Value> with = Resolve(attempt.step->with, scope);
+  if (!with.ok()) {
+    return with.status().WithContext("step " + attempt.step->id + " with");
+  }
+  return with;
+}
+
+RunView RunMachine::View() const {
+  const Impl& m = *impl_;
+  RunView v;
+  v.run_id = m.run_id;
+  if (m.wf != nullptr) {
+    v.workflow_name = m.wf->name;
+    v.definition_hash = m.wf->hash;
+  }
+  v.state = m.state;
+  v.params = m.params;
+  v.started_at = m.started_at;
+  v.finished_at = m.finished_at;
+  v.message = IsFinished(m.state) ? m.finish_message : m.DerivedMessage();
+  v.last_seq = m.last_seq;
+  for (const MachineStep& s : m.steps) {
+    for (const MachineInstance& in : s.insts) {
+      InstanceView iv;
+      iv.step_id = s.def->id;
+      iv.item_index = in.item_index;
+      iv.item = in.item;
+      iv.is_finally = s.is_finally;
+      iv.state = in.state;
+      iv.attempt = in.attempt;
+      iv.idempotency_key = in.key;
+      iv.started_at = in.started_at;
+      iv.attempt_started_at = in.attempt_started_at;
+      iv.finished_at = in.finished_at;
+      iv.next_time = in.next_time;
+      iv.last_error = in.last_error;
+      iv.observed = in.observed;
+      iv.outputs = in.outputs;
+      v.instances.push_back(std::move(iv));
+    }
+  }
+  return v;
+}
+
+}  // namespace brfed

@@ -1,0 +1,117 @@
+// The state of a RunMachine, shared by machine.cc (Apply) and machine_effects.cc (NextEffects,
+// views). Internal to engine/.
+//
+// Instances live per step, in item order; an instance is addressed by Ref = (step index, slot).
+// A forEach step that has not expanded yet holds one placeholder instance (item -1, no key)
+// that stands for the whole step: it turns Succeeded for an empty list, Failed for a list that
+// does not resolve, Skipped/Cancelled with the rest of the graph. Sets index the instances
+// that NextEffects needs (ready, running, timed), so each Apply and each NextEffects costs
+// O(log n) per touched instance, not a scan.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/machine.h"
+
+namespace brfed {
+namespace internal {
+
+struct MachineInstance {
+  int item_index = -1;
+  Value item;
+  InstanceState state = InstanceState::kPending;
+  int attempt = 0;
+  std::string key;  // empty for the placeholder of an unexpanded forEach step
+  TimePoint started_at{};
+  TimePoint attempt_started_at{};
+  TimePoint finished_at{};
+  std::optional<TimePoint> next_time;  // backoff end or attempt deadline
+  Status last_error;
+  std::string observed;
+  Value outputs;
+};
+
+struct MachineStep {
+  const StepDef* def = nullptr;  // points into the workflow
+  bool is_finally = false;
+  bool for_each = false;
+  bool expanded = false;   // insts hold the real items (always true without forEach)
+  bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
+  bool any_started = false;
+  std::vector<int> needs;  // step indexes, same section
+  std::vector<MachineInstance> insts;
+  int succeeded = 0;  // instances in kSucceeded
+  int terminal = 0;   // instances in any terminal state
+
+  bool Done() const { return expanded && succeeded == static_cast<int>(insts.size()); }
+  bool Broken() const { return terminal > succeeded; }
+};
+
+}  // namespace internal
+
+struct RunMachine::Impl {
+  using Ref = std::pair<int, int>;                   // (step index, slot)
+  using Timed = std::tuple<TimePoint, int, int>;     // (time, step index, slot)
+
+  std::string run_id;
+  std::shared_ptr<const Workflow> wf;
+  Status init_error;  // a workflow the machine cannot run (unknown needs)
+
+  bool started = false;
+  RunState state = RunState::kRunning;
+  Value params = Value::Map{};
+  uint64_t seed = 0;
+  uint64_t last_seq = 0;
+  TimePoint started_at{};
+  TimePoint finished_at{};
+  std::string finish_message;
+
+  bool cancelled = false;
+  std::string cancel_reason;
+  bool main_failed = false;
+  bool finally_failed = false;
+  std::string first_failure;
+  int main_open = 0;     // non-terminal main instances
+  int finally_open = 0;  // non-terminal finally instances
+
+  std::vector<internal::MachineStep> steps;  // main steps, then finally steps
+  int first_finally = 0;                     // index of the first finally step
+  std::unordered_map<std::string_view, int> step_index;
+  std::map<std::string, Value, std::less<>> outputs;  // of the steps that are Done
+
+  std::set<Ref> ready;
+  std::set<Ref> running;
+  std::set<Timed> timers;
+
+  internal::MachineInstance& Inst(Ref r) { return steps[r.first].insts[r.second]; }
+  const internal::MachineInstance& Inst(Ref r) const { return steps[r.first].insts[r.second]; }
+
+  // machine.cc
+  void Init();
+  Status Validate(const Event& e, Ref* ref) const;
+  void Mutate(const Event& e, Ref ref);
+  void SetState(Ref r, InstanceState s, TimePoint t);
+  void SetNextTime(Ref r, std::optional<TimePoint> t);
+  void Settle(TimePoint t);
+  void Activate(int step, TimePoint t);
+  void EndStep(int step, InstanceState s, TimePoint t);
+  void OnInstanceFailed(Ref r, TimePoint t);
+  void OnInstanceSucceeded(Ref r);
+  bool ConditionHolds(const internal::MachineStep& s) const;
+  RunState DerivedFinalState() const;
+  std::string DerivedMessage() const;
+  std::string InstanceName(Ref r) const;
+
+  // machine_effects.cc
+  Effects Next(TimePoint now) const;
+};
+
+}  // namespace brfed
