@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every test brfed has, the way CI does (.ci/run execs this script):
+#   1. scripts/deps.sh (installs what is missing, else only checks);
+#   2. for the presets `ci` (-Werror) and `asan` (address + undefined sanitizers):
+#      configure, build, and run all of CTest;
+#   3. the `fuzz` preset (clang, libFuzzer): builds the fuzz targets and runs each one briefly
+#      over a copy of its seed corpus, failing on any crash.
+# Stops at the first failure and says which phase failed.
+#
+# Environment:
+#   BRFED_JOBS=N         parallelism of builds and ctest (default 2)
+#   BRFED_FUZZ_SECONDS=N run time of each fuzz target (default 20)
+#   BRFED_PRESETS="..."  the CTest presets to run (default "ci asan")
+#   BRFED_SKIP_FUZZ=1    skip the fuzz phase
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=${BRFED_JOBS:-2}
+fuzz_seconds=${BRFED_FUZZ_SECONDS:-20}
+presets=${BRFED_PRESETS:-"ci asan"}
+start_all=$(date +%s)
+
+phase() { printf '\n==> %s\n' "$*"; }
+fail() {
+  printf '\ntest.sh: FAILED: %s (after %ds)\n' "$*" "$(($(date +%s) - start_all))" >&2
+  exit 1
+}
+elapsed() { printf '    (%s took %ds)\n' "$1" "$(($(date +%s) - $2))"; }
+
+phase "dependencies (scripts/deps.sh)"
+scripts/deps.sh || fail "scripts/deps.sh"
+
+for p in $presets; do
+  t=$(date +%s)
+  phase "preset $p: configure"
+  cmake --preset "$p" >/dev/null || fail "cmake --preset $p (configure)"
+  phase "preset $p: build"
+  cmake --build --preset "$p" -j"$jobs" || fail "cmake --build --preset $p"
+  phase "preset $p: ctest"
+  ctest --preset "$p" -j"$jobs" || fail "ctest --preset $p (see the failing tests above)"
+  elapsed "preset $p" "$t"
+done
+
+if [[ ${BRFED_SKIP_FUZZ:-0} == 1 ]]; then
+  phase "fuzz: skipped (BRFED_SKIP_FUZZ=1)"
+elif [[ ! -f tests/fuzz/CMakeLists.txt ]]; then
+  phase "fuzz: no tests/fuzz/CMakeLists.txt yet; nothing to fuzz"
+else
+  t=$(date +%s)
+  phase "preset fuzz: configure"
+  cmake --preset fuzz >/dev/null || fail "cmake --preset fuzz (configure)"
+  phase "preset fuzz: build the fuzz targets"
+  # The Ninja generator gives every directory an "<dir>/all" target: build only the fuzzers.
+  cmake --build --preset fuzz -j"$jobs" --target tests/fuzz/all ||
+    fail "cmake --build --preset fuzz --target tests/fuzz/all"
+
+  mapfile -t fuzzers < <(find build/fuzz/tests/fuzz -type f -perm -u+x -name '*fuzz*' \
+    ! -name '*.so' ! -path '*/CMakeFiles/*' | sort)
+  ((${#fuzzers[@]})) || fail "the fuzz build produced no *fuzz* executable under build/fuzz/tests/fuzz"
+
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  for f in "${fuzzers[@]}"; do
+    name=$(basename "$f")
+    # Seed corpus, first match wins: tests/fuzz/**/corpus/<name>/, tests/fuzz/<dir>/corpus/.
+    seeds=$(find tests/fuzz -type d -path "*/corpus/$name" 2>/dev/null | head -1)
+    if [[ -z $seeds ]]; then
+      dir=$(basename "$(dirname "$f")")
+      [[ -d tests/fuzz/$dir/corpus ]] && seeds=tests/fuzz/$dir/corpus
+    fi
+    corpus=$work/$name
+    mkdir -p "$corpus"
+    [[ -n $seeds ]] && cp -r "$seeds"/. "$corpus"/
+    phase "fuzz: $name for ${fuzz_seconds}s (seeds: ${seeds:-none})"
+    # A copy of the corpus, so the run never writes into the source tree. Crash inputs land
+    # in $work and are reported by path.
+    if ! (cd "$work" && "$OLDPWD/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+            -artifact_prefix="$work/$name-" "$corpus" 2>&1 | tail -n 25); then
+      fail "fuzz target $name crashed (inputs: $(ls "$work"/"$name"-* 2>/dev/null | tr '\n' ' '))"
+    fi
+  done
+  elapsed "preset fuzz" "$t"
+fi
+
+printf '\ntest.sh: all tests passed in %ds\n' "$(($(date +%s) - start_all))"
