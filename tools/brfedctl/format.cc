@@ -87,55 +87,7 @@ std::string StepsSummary(const RunView& run) {
   return std::to_string(done) + "/" + std::to_string(run.instances.size());
 }
 
-Value TimeValue(TimePoint t) { return t == TimePoint{} ? Value() : Value(FormatTime(t)); }
-
-Value InstanceToValue(const InstanceView& inst) {
-  Value::Map m;
-  m["step"] = inst.step_id;
-  m["item_index"] = inst.item_index;
-  m["item"] = inst.item;
-  m["finally"] = inst.is_finally;
-  m["state"] = std::string(InstanceStateName(inst.state));
-  m["attempt"] = inst.attempt;
-  m["key"] = inst.idempotency_key;
-  m["started_at"] = TimeValue(inst.started_at);
-  m["attempt_started_at"] = TimeValue(inst.attempt_started_at);
-  m["finished_at"] = TimeValue(inst.finished_at);
-  m["next_time"] = inst.next_time ? TimeValue(*inst.next_time) : Value();
-  m["error"] = inst.last_error.ok() ? Value() : Value(inst.last_error.ToString());
-  m["observed"] = inst.observed;
-  m["outputs"] = inst.outputs;
-  return m;
-}
-
-Value RunToValue(const RunView& run) {
-  Value::Map m;
-  m["run_id"] = run.run_id;
-  m["workflow"] = run.workflow_name;
-  m["definition_hash"] = run.definition_hash;
-  m["state"] = std::string(RunStateName(run.state));
-  m["params"] = run.params;
-  m["started_at"] = TimeValue(run.started_at);
-  m["finished_at"] = TimeValue(run.finished_at);
-  m["message"] = run.message;
-  m["last_seq"] = static_cast<int64_t>(run.last_seq);
-  Value::List instances;
-  for (const InstanceView& i : run.instances) instances.push_back(InstanceToValue(i));
-  m["instances"] = std::move(instances);
-  return m;
-}
-
-Value EventToValue(const Event& e) {
-  Value::Map m;
-  m["seq"] = static_cast<int64_t>(e.seq);
-  m["time"] = TimeValue(e.time);
-  m["type"] = std::string(EventTypeName(e.type));
-  m["step"] = e.step_id.empty() ? Value() : Value(e.step_id);
-  m["item_index"] = e.item_index;
-  m["attempt"] = e.attempt;
-  m["detail"] = EventDetail(e);
-  return m;
-}
+Value MillisValue(TimePoint t) { return t == TimePoint{} ? Value() : Value(ToUnixMillis(t)); }
 
 void PrintRun(const RunView& v, uint64_t records, std::ostream& out) {
   out << "run:        " << v.run_id << "\n"

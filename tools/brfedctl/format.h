@@ -1,13 +1,6 @@
-// How brfedctl shows runs, step instances and records: one-line texts for tables and Value
-// trees for --json. The JSON shapes are part of brfedctl's interface for scripts:
-//
-//   run:      {run_id, workflow, definition_hash, state, params, started_at, finished_at,
-//              message, last_seq, instances: [instance...]}
-//   instance: {step, item_index, item, finally, state, attempt, key, started_at,
-//              attempt_started_at, finished_at, next_time, error, observed, outputs}
-//   event:    {seq, time, type, step, item_index, attempt, detail}
-//
-// Times are RFC 3339 UTC strings with milliseconds, or null when unset.
+// How brfedctl shows runs, step instances and records in tables. JSON output (--json) uses
+// the engine's own forms (engine/run_format.h: RunViewToValue, EventToValue), the same ones the
+// golden scenario files and `brfedctl replay` use; times there are Unix milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +23,8 @@ std::string EventDetail(const Event& e);
 // "3/5": instances succeeded / instances.
 std::string StepsSummary(const RunView& run);
 
-Value TimeValue(TimePoint t);
-Value InstanceToValue(const InstanceView& inst);
-Value RunToValue(const RunView& run);
-Value EventToValue(const Event& e);
+// Unix milliseconds, or null for the zero time point.
+Value MillisValue(TimePoint t);
 
 // The run's header lines and its instance table, as `inspect show` and `replay` print them.
 void PrintRun(const RunView& v, uint64_t records, std::ostream& out);

@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "engine/run_format.h"
 #include "tools/brfedctl/args.h"
 #include "tools/brfedctl/cli.h"
 #include "tools/brfedctl/format.h"
@@ -60,8 +61,8 @@ int List(Context& c) {
                  {"state", std::string(RunStateName(v.state))},
                  {"steps", StepsSummary(v)},
                  {"last_seq", static_cast<int64_t>(run->events.size())},
-                 {"started_at", TimeValue(v.started_at)},
-                 {"finished_at", TimeValue(v.finished_at)},
+                 {"started_at_ms", MillisValue(v.started_at)},
+                 {"finished_at_ms", MillisValue(v.finished_at)},
                  {"message", v.message}};
     if (!run->problem.ok()) m["problem"] = run->problem.message();
     json.push_back(std::move(m));
@@ -78,7 +79,7 @@ int List(Context& c) {
 int Show(Context& c, LoadedRun& run) {
   const RunView& v = run.view;
   if (c.json) {
-    Value out = RunToValue(v);
+    Value out = RunViewToValue(v);
     if (!run.problem.ok()) out.as_map()["problem"] = run.problem.message();
     std::cout << PrettyJson(out);
     return kExitOk;
@@ -91,7 +92,7 @@ int Show(Context& c, LoadedRun& run) {
 int Timeline(Context& c, LoadedRun& run) {
   if (c.json) {
     Value::List events;
-    for (const Event& e : run.events) events.push_back(EventToValue(e));
+    for (const Event& e : run.events) events.push_back(brfed::EventToValue(e));
     std::cout << PrettyJson(Value(std::move(events)));
     return kExitOk;
   }
@@ -182,7 +183,7 @@ int Why(Context& c, LoadedRun& run) {
                                  {"state", std::string(InstanceStateName(i.state))},
                                  {"attempt", i.attempt},
                                  {"reason", reason},
-                                 {"until", TimeValue(until)}});
+                                 {"until_ms", MillisValue(until)}});
   }
   std::string summary;
   if (IsFinished(v.state)) {

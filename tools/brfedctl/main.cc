@@ -25,7 +25,7 @@ constexpr std::string_view kUsage =
     "                                         journal holds it unfinished\n"
     "  inspect --journal DIR [--json] list | show ID | timeline ID | why ID\n"
     "                                         runs, their steps, their records, what they wait on\n"
-    "  replay --journal DIR [--until SEQ] [--json] ID\n"
+    "  replay --journal DIR [--until SEQ] [--events] [--json] ID\n"
     "                                         re-derive a run's state from its records\n"
     "  verify --journal DIR                   check every run's records and definitions\n"
     "  graph --journal DIR ID                 the run's step graph in DOT, coloured by state\n"

@@ -1,9 +1,13 @@
 // brfedctl replay --journal DIR [--until SEQ] [--json] ID: folds the run's records (up to SEQ)
-// through the same state machine recovery uses, offline, and prints the state it derives.
+// through the same state machine recovery uses (engine/replay.h), offline, and prints the
+// state it derives in the engine's own text form (engine/run_format.h), the one the golden
+// scenario files use.
 
 #include <charconv>
 #include <iostream>
 
+#include "engine/replay.h"
+#include "engine/run_format.h"
 #include "tools/brfedctl/args.h"
 #include "tools/brfedctl/cli.h"
 #include "tools/brfedctl/format.h"
@@ -13,12 +17,12 @@
 namespace brfed::ctl {
 
 int Replay(const std::vector<std::string>& argv) {
-  Result<Args> args =
-      Args::Parse("replay", argv, {{"journal", true}, {"until", true}, {"json", false}});
+  Result<Args> args = Args::Parse(
+      "replay", argv, {{"journal", true}, {"until", true}, {"json", false}, {"events", false}});
   if (!args.ok()) return PrintError(args.status());
   if (!args->Has("journal") || args->positional().size() != 1) {
-    return PrintError(
-        InvalidArgumentError("usage: brfedctl replay --journal DIR [--until SEQ] [--json] ID"));
+    return PrintError(InvalidArgumentError(
+        "usage: brfedctl replay --journal DIR [--until SEQ] [--events] [--json] ID"));
   }
   const std::string& id = args->positional()[0];
   uint64_t until = std::numeric_limits<uint64_t>::max();
@@ -33,24 +37,35 @@ int Replay(const std::vector<std::string>& argv) {
   if (!journal.ok()) return PrintError(journal.status());
   Result<std::unique_ptr<StepRegistry>> registry = MakeRegistry();
   if (!registry.ok()) return PrintError(registry.status());
-  Result<LoadedRun> run = LoadRun(**journal, **registry, id, until);
-  if (!run.ok()) return PrintError(run.status().WithContext("replay " + id));
 
+  Result<std::vector<Event>> events = (*journal)->ReadRun(id, until);
+  if (!events.ok()) return PrintError(events.status().WithContext("replay " + id));
+  if (events->empty() || events->front().type != EventType::kRunStarted) {
+    return PrintError(DataLossError("replay " + id + ": the run does not start with RunStarted"));
+  }
+  Result<std::shared_ptr<const Workflow>> workflow =
+      LoadDefinition(**journal, **registry, events->front().definition_hash);
+  if (!workflow.ok()) return PrintError(workflow.status().WithContext("replay " + id));
+  Result<RunMachine> machine = ReplayRun(id, *workflow, *events, until);
+  if (!machine.ok()) {
+    std::cerr << "brfedctl: " << machine.status().message() << "\n";
+    return kExitNo;  // the records do not replay: the journal is damaged
+  }
+  RunView view = machine->View();
   if (args->Has("json")) {
-    Value out = RunToValue(run->view);
-    out.as_map()["replayed"] = static_cast<int64_t>(run->applied);
-    if (!run->problem.ok()) out.as_map()["problem"] = run->problem.message();
+    Value out = RunViewToValue(view);
+    out.as_map()["replayed"] = static_cast<int64_t>(events->size());
     std::cout << PrettyJson(out);
-  } else {
-    std::cout << "replayed " << run->applied << " of " << run->events.size() << " record(s)"
-              << (args->Has("until") ? " (--until " + *args->Get("until") + ")" : "") << "\n";
-    PrintRun(run->view, run->applied, std::cout);
+    return kExitOk;
   }
-  if (!run->problem.ok()) {
-    std::cerr << "brfedctl replay: stopped at seq " << run->applied + 1 << ": "
-              << run->problem.message() << "\n";
-    return kExitNo;
+  FormatOptions options{.relative_to = view.started_at};
+  if (args->Has("events")) {
+    for (const Event& e : *events) std::cout << FormatEventLine(e, options) << "\n";
+    std::cout << "\n";
   }
+  std::cout << "replayed " << events->size() << " record(s)"
+            << (args->Has("until") ? " (--until " + *args->Get("until") + ")" : "") << "\n"
+            << FormatRunText(view, options);
   return kExitOk;
 }
 
