@@ -1,0 +1,85 @@
+// Small helpers shared by the plain-main() engine benchmarks: flags of the form --name=value,
+// a scratch directory on the disk under test, and the result table every benchmark prints:
+//
+//   metric                     measured     baseline     ratio   target   result
+//   durable transitions/s      95,000       120,000      0.79x   >= 0.7x  PASS
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace brfed::bench {
+
+// The value of --name=value in argv, or `fallback`.
+inline std::string Flag(int argc, char** argv, std::string_view name, std::string fallback) {
+  std::string prefix = "--" + std::string(name) + "=";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a(argv[i]);
+    if (a.starts_with(prefix)) return std::string(a.substr(prefix.size()));
+  }
+  return fallback;
+}
+
+inline uint64_t FlagInt(int argc, char** argv, std::string_view name, uint64_t fallback) {
+  std::string v = Flag(argc, argv, name, "");
+  return v.empty() ? fallback : std::strtoull(v.c_str(), nullptr, 10);
+}
+
+// A fresh directory under --dir (default $TMPDIR or /tmp): the disk being measured.
+inline std::string ScratchDir(int argc, char** argv, const char* prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string base = Flag(argc, argv, "dir", tmp != nullptr && *tmp != '\0' ? tmp : "/tmp");
+  std::string templ = base + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    std::perror(("mkdtemp " + templ).c_str());
+    std::exit(2);
+  }
+  return templ;
+}
+
+inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// "1,234,567"
+inline std::string Grouped(double v) {
+  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+inline std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+struct Row {
+  std::string metric, measured, baseline, ratio, target;
+  bool pass = false;
+};
+
+// Prints the rows as a table; returns 0 when every row passed, 1 otherwise.
+inline int PrintRows(const std::vector<Row>& rows) {
+  std::printf("\n%-40s %14s %14s %9s %10s  %s\n", "metric", "measured", "baseline", "ratio",
+              "target", "result");
+  bool all = true;
+  for (const Row& r : rows) {
+    std::printf("%-40s %14s %14s %9s %10s  %s\n", r.metric.c_str(), r.measured.c_str(),
+                r.baseline.c_str(), r.ratio.c_str(), r.target.c_str(), r.pass ? "PASS" : "MISS");
+    all = all && r.pass;
+  }
+  return all ? 0 : 1;
+}
+
+}  // namespace brfed::bench
