@@ -1,0 +1,94 @@
+#include "storage/baseline.h"
+
+#include <leveldb/db.h>
+#include <leveldb/iterator.h>
+#include <leveldb/write_batch.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "storage/journal_dir.h"
+#include "storage/keys.h"
+#include "storage/leveldb_util.h"
+
+namespace brfed::storage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
+                                            size_t write_buffer_bytes) {
+  leveldb::Options o;
+  o.create_if_missing = create;
+  o.error_if_exists = create;
+  o.write_buffer_size = write_buffer_bytes;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(o, dir, &db);
+  if (!s.ok()) return FromLevelDb(s, "baseline: open " + dir);
+  return std::unique_ptr<leveldb::DB>(db);
+}
+
+}  // namespace
+
+Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
+  if (options.batch_records == 0 || options.runs == 0) {
+    return InvalidArgumentError("baseline: batch_records and runs must be positive");
+  }
+  RETURN_IF_ERROR(PrepareJournalDir(options.dir, /*create=*/true));
+  ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db,
+                   OpenDb(options.dir, true, options.write_buffer_bytes));
+  std::vector<std::string> runs(options.runs);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    // 36 characters, like the Kubernetes uids that name real runs.
+    char id[64];
+    std::snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zu", i);
+    runs[i] = id;
+  }
+  std::vector<uint64_t> seqs(options.runs, 0);
+  std::string value(options.value_bytes, 'v');
+  leveldb::WriteOptions w;
+  w.sync = options.sync;
+  leveldb::WriteBatch batch;
+  std::string key;
+  RawResult r;
+  Clock::time_point t0 = Clock::now();
+  for (uint64_t i = 0; i < options.records;) {
+    batch.Clear();
+    for (size_t j = 0; j < options.batch_records && i < options.records; ++j, ++i) {
+      size_t run = i % options.runs;
+      key.clear();
+      AppendRecordKey(runs[run], ++seqs[run], &key);
+      batch.Put(key, value);
+      r.bytes += key.size() + value.size();
+    }
+    leveldb::Status s = db->Write(w, &batch);
+    if (!s.ok()) return FromLevelDb(s, "baseline: write");
+  }
+  r.seconds = Seconds(t0);
+  r.records = options.records;
+  return r;
+}
+
+Result<RawResult> RawLevelDbFullScan(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db, OpenDb(dir, false, 8 << 20));
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  RawResult r;
+  Clock::time_point t0 = Clock::now();
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++r.records;
+    r.bytes += it->key().size() + it->value().size();
+  }
+  r.seconds = Seconds(t0);
+  RETURN_IF_ERROR(FromLevelDb(it->status(), "baseline: scan " + dir));
+  return r;
+}
+
+}  // namespace brfed::storage

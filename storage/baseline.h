@@ -1,0 +1,41 @@
+// Raw LevelDB baselines that the benchmarks (bench/) measure the journal against, in the same
+// run and on the same disk. Here because only storage/ may use LevelDB directly.
+//
+//   RawAppendOptions o{.dir = tmp + "/raw", .records = 200000, .batch_records = 512};
+//   ASSIGN_OR_RETURN(RawResult r, RawLevelDbAppend(o));
+//   double ratio = journal_records_per_second / r.records_per_second();
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "brfed/status.h"
+
+namespace brfed::storage {
+
+struct RawAppendOptions {
+  std::string dir;               // created; must not hold a database yet
+  uint64_t records = 100000;     // total records written
+  size_t batch_records = 512;    // records per WriteBatch; 1 = one fsync per record
+  size_t value_bytes = 100;      // bytes per value; keys look like journal record keys
+  size_t runs = 10000;           // records are spread round-robin over this many run ids
+  bool sync = true;
+  size_t write_buffer_bytes = 8 << 20;  // as JournalOptions
+};
+
+struct RawResult {
+  uint64_t records = 0;
+  uint64_t bytes = 0;  // keys + values
+  double seconds = 0;
+  double records_per_second() const { return seconds > 0 ? records / seconds : 0; }
+};
+
+// Writes options.records records in WriteBatches of options.batch_records with sync as given.
+Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options);
+
+// Reads every key and value of the (closed) LevelDB database in `dir` once, in key order,
+// verifying checksums as the journal's reads do: the floor for recovery.
+Result<RawResult> RawLevelDbFullScan(const std::string& dir);
+
+}  // namespace brfed::storage

@@ -1,0 +1,617 @@
+#include "storage/journal.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/env.h>
+#include <leveldb/iterator.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <future>
+
+#include "storage/journal_dir.h"
+#include "storage/journal_impl.h"
+#include "storage/keys.h"
+#include "storage/leveldb_util.h"
+#include "storage/record_codec.h"
+
+namespace brfed {
+
+std::string Journal::Problem::ToString() const {
+  std::string out;
+  if (!run_id.empty()) {
+    out += "run " + run_id;
+    if (seq != 0) out += " seq " + std::to_string(seq);
+    out += ": ";
+  }
+  out += what;
+  return out;
+}
+
+Result<std::unique_ptr<LevelDbJournal>> OpenLevelDbJournal(const JournalOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::JournalImpl> j, storage::JournalImpl::Open(options));
+  return std::unique_ptr<LevelDbJournal>(std::move(j));
+}
+
+Result<std::unique_ptr<Journal>> OpenJournal(const JournalOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::JournalImpl> j, storage::JournalImpl::Open(options));
+  return std::unique_ptr<Journal>(std::move(j));
+}
+
+namespace storage {
+
+// LevelDB's info log, kept in memory for the lines that explain damage ("dropping N bytes;
+// Corruption: ..." names the file) so an open that fails can say where, and forwarded to the
+// LOG file once the database is open. The LOG file is attached only after the LOCK is held:
+// LevelDB itself renames LOG before locking, which clobbers the log of a running process.
+class CaptureLogger final : public leveldb::Logger {
+ public:
+  ~CaptureLogger() override { delete file_; }
+
+  void Logv(const char* format, std::va_list ap) override {
+    std::va_list copy;
+    va_copy(copy, ap);
+    char buf[512];
+    std::vsnprintf(buf, sizeof(buf), format, copy);
+    va_end(copy);
+    std::string_view line(buf);
+    bool interesting = line.find("dropping") != std::string_view::npos ||
+                       line.find("orruption") != std::string_view::npos ||
+                       line.find("rror") != std::string_view::npos;
+    std::lock_guard<std::mutex> l(mu_);
+    if (interesting) {
+      lines_.emplace_back(line);
+      if (lines_.size() > 4) lines_.pop_front();
+    }
+    if (file_ != nullptr) file_->Logv(format, ap);
+  }
+
+  // Takes ownership of `file`.
+  void Attach(leveldb::Logger* file) {
+    std::lock_guard<std::mutex> l(mu_);
+    delete file_;
+    file_ = file;
+  }
+
+  // The captured lines, "; "-joined; empty when none.
+  std::string Problems() const {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string out;
+    for (const std::string& s : lines_) {
+      if (!out.empty()) out += "; ";
+      out += s;
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::string> lines_;
+  leveldb::Logger* file_ = nullptr;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t NanosSince(Clock::time_point t0, Clock::time_point t1) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+}
+
+LatencySummary Summarize(const Histogram& h) {
+  return {h.count(), h.Percentile(0.50), h.Percentile(0.99), h.max()};
+}
+
+Result<uint64_t> ParseCrashAfter(const char* text) {
+  std::string_view s(text);
+  uint64_t n = 0;
+  bool ok = !s.empty() && s.size() <= 18;
+  for (char c : s) {
+    if (c < '0' || c > '9') ok = false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || n == 0) {
+    return InvalidArgumentError("BRFED_CRASH_AFTER_RECORDS=" + std::string(s) +
+                                ": not a positive integer");
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string_view JournalImpl::EncodedRecord::run_id() const {
+  return std::string_view(key).substr(kRecordPrefix.size(),
+                                      key.size() - kRecordPrefix.size() - 1 - kSeqBytes);
+}
+
+JournalImpl::JournalImpl(const JournalOptions& options, std::string dir)
+    : options_(options), dir_(std::move(dir)) {}
+
+Result<std::unique_ptr<JournalImpl>> JournalImpl::Open(const JournalOptions& options) {
+  RETURN_IF_ERROR(storage::PrepareJournalDir(options.dir, options.create_if_missing));
+  std::string dir = options.dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  std::unique_ptr<JournalImpl> j(new JournalImpl(options, dir));
+  if (const char* crash = std::getenv("BRFED_CRASH_AFTER_RECORDS"); crash != nullptr) {
+    ASSIGN_OR_RETURN(j->crash_after_records_, ParseCrashAfter(crash));
+  }
+  RETURN_IF_ERROR(j->OpenDb());
+  RETURN_IF_ERROR(j->CheckFormat());
+  j->committer_ = std::thread(&JournalImpl::CommitLoop, j.get());
+  return j;
+}
+
+Status JournalImpl::OpenDb() {
+  leveldb::Env* env = options_.env != nullptr ? options_.env : leveldb::Env::Default();
+  if (!options_.create_if_missing && !env->FileExists(dir_ + "/CURRENT")) {
+    return NotFoundError("journal " + dir_ + " holds no journal");
+  }
+  logger_ = std::make_unique<CaptureLogger>();
+  cache_.reset(leveldb::NewLRUCache(options_.block_cache_bytes));
+
+  leveldb::Options o;
+  o.env = env;
+  o.create_if_missing = options_.create_if_missing;
+  o.paranoid_checks = true;  // damage found while opening fails the open instead of being skipped
+  o.write_buffer_size = options_.write_buffer_bytes;
+  o.block_cache = cache_.get();
+  o.info_log = logger_.get();
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(o, dir_, &db);
+  if (!s.ok()) {
+    if (IsLockError(s)) {
+      return UnavailableError("journal " + dir_ + " is in use by another process");
+    }
+    Status st = FromLevelDb(s, "journal " + dir_ + ": open");
+    std::string where = logger_->Problems();
+    if (!where.empty()) st = Status(st.code(), st.message() + " (" + where + ")");
+    return st;
+  }
+  db_.reset(db);
+
+  // The LOCK is ours now: start the LOG file (the previous one becomes LOG.old). A journal
+  // without a LOG file still works, so failures here are ignored.
+  leveldb::Status renamed = env->RenameFile(dir_ + "/LOG", dir_ + "/LOG.old");
+  (void)renamed;
+  leveldb::Logger* file = nullptr;
+  if (env->NewLogger(dir_ + "/LOG", &file).ok()) logger_->Attach(file);
+  return Status::OK();
+}
+
+Status JournalImpl::CheckFormat() {
+  Result<std::string> format = Get(kFormatKey, "journal: read m/format");
+  if (format.ok()) {
+    uint64_t v = 0;
+    bool ok = !format->empty() && format->size() <= 18;
+    for (char c : *format) {
+      if (c < '0' || c > '9') ok = false;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (!ok || v == 0) {
+      return DataLossError("journal " + dir_ + ": m/format holds \"" + PrintableKey(*format) +
+                           "\", not a version number");
+    }
+    if (v > kFormatVersion) {
+      return FailedPreconditionError("journal " + dir_ + " has format " + std::to_string(v) +
+                                     "; this binary reads formats up to " +
+                                     std::to_string(kFormatVersion));
+    }
+    return Status::OK();
+  }
+  if (format.status().code() != StatusCode::kNotFound) return format.status();
+
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
+  it->SeekToFirst();
+  if (it->Valid()) {
+    return FailedPreconditionError("journal " + dir_ +
+                                   ": a LevelDB database without m/format, not a brfed journal");
+  }
+  RETURN_IF_ERROR(FromLevelDb(it->status(), "journal " + dir_ + ": open"));
+  leveldb::WriteBatch b;
+  b.Put(ToSlice(kFormatKey), std::to_string(kFormatVersion));
+  return WriteSync(&b, "journal " + dir_ + ": write m/format");
+}
+
+JournalImpl::~JournalImpl() {
+  if (committer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_one();
+    committer_.join();  // drains the queue first: every `done` runs
+  }
+  db_.reset();
+}
+
+leveldb::ReadOptions JournalImpl::ReadOpts() const {
+  leveldb::ReadOptions r;
+  r.verify_checksums = true;
+  return r;
+}
+
+Result<std::string> JournalImpl::Get(std::string_view key, std::string_view context) {
+  std::string value;
+  leveldb::Status s = db_->Get(ReadOpts(), ToSlice(key), &value);
+  if (!s.ok()) return FromLevelDb(s, context);
+  return value;
+}
+
+Status JournalImpl::StickyError() {
+  std::lock_guard<std::mutex> l(mu_);
+  return sticky_;
+}
+
+void JournalImpl::SetStickyError(const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (sticky_.ok()) sticky_ = s;
+}
+
+Status JournalImpl::WriteSync(leveldb::WriteBatch* batch, std::string_view context) {
+  RETURN_IF_ERROR(StickyError());
+  leveldb::WriteOptions w;
+  w.sync = options_.sync;
+  leveldb::Status s = db_->Write(w, batch);
+  if (s.ok()) return Status::OK();
+  Status st = FromLevelDb(s, context);
+  SetStickyError(st);
+  return st;
+}
+
+// ---- Definitions and the leader epoch -------------------------------------------------------
+
+Status JournalImpl::PutDefinition(std::string_view hash, std::string_view text) {
+  if (hash.empty()) return InvalidArgumentError("journal: definition with an empty hash");
+  std::string key = DefinitionKey(hash);
+  Result<std::string> existing = Get(key, "journal: read definition " + PrintableKey(hash));
+  if (existing.ok()) {
+    if (*existing == text) return Status::OK();
+    return AlreadyExistsError("journal: definition " + PrintableKey(hash) +
+                              " is already stored with a different text");
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  leveldb::WriteBatch b;
+  b.Put(key, ToSlice(text));
+  return WriteSync(&b, "journal: write definition " + PrintableKey(hash));
+}
+
+Result<std::string> JournalImpl::GetDefinition(std::string_view hash) {
+  Result<std::string> text = Get(DefinitionKey(hash), "journal: read definition");
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+    return NotFoundError("journal: definition " + PrintableKey(hash) + " not found");
+  }
+  return text;
+}
+
+Result<uint64_t> JournalImpl::LeaderEpoch() {
+  Result<std::string> v = Get(kEpochKey, "journal: read m/epoch");
+  if (!v.ok()) {
+    if (v.status().code() == StatusCode::kNotFound) return uint64_t{0};
+    return v.status();
+  }
+  uint64_t epoch = 0;
+  if (!GetBigEndian64(*v, &epoch)) {
+    return DataLossError("journal: m/epoch holds " + std::to_string(v->size()) +
+                         " bytes, want 8");
+  }
+  return epoch;
+}
+
+Status JournalImpl::SetLeaderEpoch(uint64_t epoch) {
+  std::lock_guard<std::mutex> l(epoch_mu_);
+  ASSIGN_OR_RETURN(uint64_t current, LeaderEpoch());
+  if (epoch < current) {
+    return FailedPreconditionError("journal: leader epoch " + std::to_string(epoch) +
+                                   " is below the stored epoch " + std::to_string(current));
+  }
+  std::string v;
+  PutBigEndian64(epoch, &v);
+  leveldb::WriteBatch b;
+  b.Put(ToSlice(kEpochKey), v);
+  return WriteSync(&b, "journal: write m/epoch");
+}
+
+// ---- Appends and the committer --------------------------------------------------------------
+
+void JournalImpl::Refuse(Status s, std::function<void(Status)> done) {
+  Pending p;
+  p.status = std::move(s);
+  p.done = std::move(done);
+  p.enqueued = Clock::now();
+  Enqueue(std::move(p));
+}
+
+void JournalImpl::Enqueue(Pending p) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    queue_.push_back(std::move(p));
+  }
+  work_cv_.notify_one();
+}
+
+void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) {
+  Pending p;
+  p.enqueued = Clock::now();
+  p.done = std::move(done);
+  p.records.resize(entries.size());
+  // Encoding happens here, on the caller's thread, outside every lock.
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    EncodedRecord& r = p.records[i];
+    if (Status s = ValidateRunId(e.run_id); !s.ok()) {
+      return Refuse(s.WithContext("journal: append"), std::move(p.done));
+    }
+    std::string where = "journal: append run " + e.run_id + " seq " + std::to_string(e.event.seq);
+    if (Status s = EncodeRecord(e.event, &r.value); !s.ok()) {
+      return Refuse(s.WithContext(where), std::move(p.done));
+    }
+    if (r.value.size() > options_.max_record_bytes) {
+      return Refuse(InvalidArgumentError(where + ": record of " + std::to_string(r.value.size()) +
+                                         " bytes is over the cap of " +
+                                         std::to_string(options_.max_record_bytes)),
+                    std::move(p.done));
+    }
+    r.key.reserve(kRecordPrefix.size() + e.run_id.size() + 1 + kSeqBytes);
+    AppendRecordKey(e.run_id, e.event.seq, &r.key);
+    r.seq = e.event.seq;
+    r.type = e.event.type;
+    r.time_ms = ToUnixMillis(e.event.time);
+  }
+
+  // Runs this process has not seen yet are looked up on disk, outside the lock.
+  std::vector<std::string> unknown;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const EncodedRecord& r : p.records) {
+      std::string_view run = r.run_id();
+      if (runs_.find(run) == runs_.end() &&
+          std::find(unknown.begin(), unknown.end(), run) == unknown.end()) {
+        unknown.emplace_back(run);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, RunInfo>> found;
+  for (std::string& run : unknown) {
+    Result<RunInfo> info = LookupRun(run);
+    if (!info.ok()) {
+      return Refuse(info.status().WithContext("journal: append run " + run), std::move(p.done));
+    }
+    found.emplace_back(std::move(run), *info);
+  }
+
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // try_emplace: another append may have added the run meanwhile, with queued records that
+    // the disk does not show yet; its entry is the newer one.
+    for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
+    Status s = sticky_;
+    if (s.ok()) s = CheckAndAdvance(p.records);
+    if (!s.ok()) {
+      p.records.clear();
+      p.status = std::move(s);
+    }
+    queue_.push_back(std::move(p));
+  }
+  work_cv_.notify_one();
+}
+
+Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
+  // The new state of each run touched, applied only when every record passes.
+  std::vector<std::pair<RunInfo*, RunInfo>> touched;
+  touched.reserve(records.size());
+  for (const EncodedRecord& r : records) {
+    std::string_view run = r.run_id();
+    RunInfo* live = &runs_.find(run)->second;
+    auto t = std::find_if(touched.begin(), touched.end(),
+                          [&](const auto& x) { return x.first == live; });
+    if (t == touched.end()) t = touched.insert(touched.end(), {live, *live});
+    RunInfo& next = t->second;
+    std::string where = "journal: append run " + std::string(run) + " seq " + std::to_string(r.seq);
+    if (next.finished) return FailedPreconditionError(where + ": the run is finished");
+    if (r.seq != next.next_seq) {
+      return FailedPreconditionError(where + ": out of order, expected seq " +
+                                     std::to_string(next.next_seq));
+    }
+    if (r.seq == 1 && r.type != EventType::kRunStarted) {
+      return FailedPreconditionError(where + ": a run's first record must be RunStarted");
+    }
+    if (r.seq != 1 && r.type == EventType::kRunStarted) {
+      return FailedPreconditionError(where + ": RunStarted must be the run's first record");
+    }
+    if (r.seq > options_.max_records_per_run && r.type != EventType::kRunFinished) {
+      return ResourceExhaustedError(where + ": the run reached its cap of " +
+                                    std::to_string(options_.max_records_per_run) + " records");
+    }
+    next.next_seq = r.seq + 1;
+    next.finished = r.type == EventType::kRunFinished;
+  }
+  for (auto& [live, next] : touched) *live = next;
+  return Status::OK();
+}
+
+Result<JournalImpl::RunInfo> JournalImpl::LookupRun(std::string_view run_id) {
+  std::string prefix = RunPrefix(run_id);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
+  it->Seek(PrefixEnd(prefix));
+  if (it->Valid()) {
+    it->Prev();
+  } else if (it->status().ok()) {
+    it->SeekToLast();
+  }
+  RunInfo info;
+  if (it->Valid() && ToView(it->key()).substr(0, prefix.size()) == prefix) {
+    std::string_view run;
+    uint64_t seq = 0;
+    if (!ParseRecordKey(ToView(it->key()), &run, &seq)) {
+      return DataLossError("malformed record key \"" + PrintableKey(ToView(it->key())) + "\"");
+    }
+    Result<Event> last = DecodeRecord(ToView(it->value()));
+    if (!last.ok()) return last.status().WithContext("seq " + std::to_string(seq));
+    info.next_seq = seq + 1;
+    info.finished = last->type == EventType::kRunFinished;
+  }
+  RETURN_IF_ERROR(FromLevelDb(it->status(), "read its last record"));
+  return info;
+}
+
+void JournalImpl::BuildBatch(const std::vector<Pending>& batch, uint64_t* records) {
+  write_batch_.Clear();
+  uint64_t n = 0;
+  std::string key, time;
+  for (const Pending& p : batch) {
+    for (const EncodedRecord& r : p.records) {
+      write_batch_.Put(r.key, r.value);
+      ++n;
+      if (r.type == EventType::kRunStarted) {
+        key.assign(kActivePrefix).append(r.run_id());
+        write_batch_.Put(key, leveldb::Slice());
+      } else if (r.type == EventType::kRunFinished) {
+        key.assign(kActivePrefix).append(r.run_id());
+        write_batch_.Delete(key);
+        key.assign(kFinishedPrefix).append(r.run_id());
+        time.clear();
+        PutBigEndian64(static_cast<uint64_t>(r.time_ms), &time);
+        write_batch_.Put(key, time);
+      }
+    }
+  }
+  *records = n;
+}
+
+void JournalImpl::CommitLoop() {
+  std::vector<Pending> batch;
+  leveldb::WriteOptions w;
+  w.sync = options_.sync;
+  while (true) {
+    Status s;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      work_cv_.wait(l, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and every queued append has been answered
+      batch.swap(queue_);
+      s = sticky_;
+    }
+    uint64_t n = 0;
+    BuildBatch(batch, &n);
+    uint64_t write_nanos = 0;
+    bool wrote = false;
+    if (s.ok() && n > 0) {
+      Clock::time_point t0 = Clock::now();
+      leveldb::Status ls = db_->Write(w, &write_batch_);
+      write_nanos = NanosSince(t0, Clock::now());
+      wrote = true;
+      if (!ls.ok()) {
+        s = FromLevelDb(ls, "journal: commit");
+        SetStickyError(s);
+      }
+    }
+    Clock::time_point durable = Clock::now();
+    {
+      std::lock_guard<std::mutex> l(stats_mu_);
+      if (wrote && s.ok()) {
+        ++stats_.batches;
+        stats_.records += n;
+        stats_.commit_nanos_total += write_nanos;
+        stats_.commit_nanos_max = std::max(stats_.commit_nanos_max, write_nanos);
+        batch_latency_.Add(write_nanos);
+        for (const Pending& p : batch) {
+          if (!p.records.empty()) append_latency_.Add(NanosSince(p.enqueued, durable));
+        }
+      }
+    }
+    if (wrote && s.ok() && crash_after_records_ > 0) {
+      records_committed_ += n;
+      // The failpoint of the process crash tests: durable, and nobody has been told.
+      if (records_committed_ >= crash_after_records_) std::raise(SIGKILL);
+    }
+    for (Pending& p : batch) {
+      if (p.done) p.done(p.status.ok() ? s : p.status);
+    }
+    batch.clear();
+  }
+}
+
+Status JournalImpl::Append(std::vector<Entry> entries) {
+  if (std::this_thread::get_id() == committer_.get_id()) {
+    return FailedPreconditionError(
+        "journal: Append called from a done callback would wait for itself; use AppendAsync");
+  }
+  std::promise<Status> promise;
+  std::future<Status> result = promise.get_future();
+  AppendAsync(std::move(entries), [&promise](Status s) { promise.set_value(std::move(s)); });
+  return result.get();
+}
+
+JournalStats JournalImpl::stats() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return stats_;
+}
+
+LatencySummary JournalImpl::AppendLatency() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return Summarize(append_latency_);
+}
+
+LatencySummary JournalImpl::BatchLatency() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return Summarize(batch_latency_);
+}
+
+// ---- Retention -------------------------------------------------------------------------------
+
+Result<int> JournalImpl::CollectGarbage(TimePoint now) {
+  std::vector<std::pair<std::string, int64_t>> finished;
+  {
+    leveldb::ReadOptions r = ReadOpts();
+    r.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
+    for (it->Seek(ToSlice(kFinishedPrefix)); it->Valid(); it->Next()) {
+      std::string_view key = ToView(it->key());
+      if (key.substr(0, kFinishedPrefix.size()) != kFinishedPrefix) break;
+      uint64_t ms = 0;
+      // A damaged finish time is skipped, not guessed: the run stays until repaired, and
+      // Verify reports it.
+      if (!GetBigEndian64(ToView(it->value()), &ms)) continue;
+      finished.emplace_back(std::string(key.substr(kFinishedPrefix.size())),
+                            static_cast<int64_t>(ms));
+    }
+    RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: collect garbage: scan f/"));
+  }
+  int deleted = 0;
+  for (const auto& [run, ms] : finished) {
+    if (FromUnixMillis(ms) + options_.retention > now) continue;
+    RETURN_IF_ERROR(DeleteRun(run));
+    ++deleted;
+  }
+  return deleted;
+}
+
+Status JournalImpl::DeleteRun(std::string_view run_id) {
+  std::string context = "journal: collect garbage: run " + PrintableKey(run_id);
+  std::string prefix = RunPrefix(run_id);
+  leveldb::WriteBatch b;
+  {
+    leveldb::ReadOptions r = ReadOpts();
+    r.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      if (ToView(it->key()).substr(0, prefix.size()) != prefix) break;
+      b.Delete(it->key());
+    }
+    RETURN_IF_ERROR(FromLevelDb(it->status(), context));
+  }
+  // The a/ key of a finished run is damage (Verify reports it); deleting the whole run
+  // deletes it with the rest.
+  b.Delete(ActiveKey(run_id));
+  b.Delete(FinishedKey(run_id));
+  RETURN_IF_ERROR(WriteSync(&b, context));
+  std::lock_guard<std::mutex> l(mu_);
+  runs_.erase(std::string(run_id));
+  return Status::OK();
+}
+
+}  // namespace storage
+}  // namespace brfed

@@ -1,0 +1,148 @@
+// JournalImpl: the LevelDB journal behind storage/journal.h. Internal to storage/.
+//
+// Threads: callers of AppendAsync check and encode their entries, then queue them under mu_.
+// The committer thread (CommitLoop) takes the whole queue, writes it as one WriteBatch, then
+// runs the callbacks without holding any lock. Reads use LevelDB iterators (an implicit
+// snapshot each) and need no lock of ours.
+#pragma once
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/histogram.h"
+#include "storage/journal.h"
+
+namespace leveldb {
+class Cache;
+class Logger;
+}  // namespace leveldb
+
+namespace brfed::storage {
+
+class CaptureLogger;
+
+class JournalImpl final : public LevelDbJournal {
+ public:
+  // Opens the database; see OpenLevelDbJournal.
+  static Result<std::unique_ptr<JournalImpl>> Open(const JournalOptions& options);
+
+  ~JournalImpl() override;
+  JournalImpl(const JournalImpl&) = delete;
+  JournalImpl& operator=(const JournalImpl&) = delete;
+
+  Status PutDefinition(std::string_view hash, std::string_view text) override;
+  Result<std::string> GetDefinition(std::string_view hash) override;
+  void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) override;
+  Status Append(std::vector<Entry> entries) override;
+  Result<std::vector<std::string>> ActiveRuns() override;
+  Result<std::vector<std::string>> ListRuns() override;
+  Result<std::vector<Event>> ReadRun(std::string_view run_id, uint64_t until_seq) override;
+  Result<std::vector<RunRecords>> ReadActiveRuns() override;
+  Result<int> CollectGarbage(TimePoint now) override;
+  Result<std::vector<Problem>> Verify() override;
+  JournalStats stats() const override;
+
+  Result<uint64_t> LeaderEpoch() override;
+  Status SetLeaderEpoch(uint64_t epoch) override;
+  LatencySummary AppendLatency() const override;
+  LatencySummary BatchLatency() const override;
+
+ private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  // What the journal knows of a run it has seen appended to (or looked up) since open.
+  struct RunInfo {
+    uint64_t next_seq = 1;  // the seq its next record must have
+    bool finished = false;  // a kRunFinished is journaled or queued
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using RunMap = std::unordered_map<std::string, RunInfo, StringHash, std::equal_to<>>;
+
+  // One record, encoded on the caller's thread.
+  struct EncodedRecord {
+    std::string key;    // r/<run-id>/<seq>
+    std::string value;  // record bytes
+    uint64_t seq = 0;
+    EventType type = EventType::kRunStarted;
+    int64_t time_ms = 0;  // for f/<run-id> of a kRunFinished
+    std::string_view run_id() const;
+  };
+  // One AppendAsync call.
+  struct Pending {
+    std::vector<EncodedRecord> records;
+    std::function<void(Status)> done;
+    Status status;  // not OK: refused before queueing; the committer only reports it
+    SteadyTime enqueued;
+  };
+
+  JournalImpl(const JournalOptions& options, std::string dir);
+  Status OpenDb();
+  Status CheckFormat();
+
+  void Enqueue(Pending p);
+  void Refuse(Status s, std::function<void(Status)> done);
+  // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
+  Status CheckAndAdvance(const std::vector<EncodedRecord>& records);  // REQUIRES: mu_ held
+  // The RunInfo of a run not in runs_, from disk.
+  Result<RunInfo> LookupRun(std::string_view run_id);
+
+  void CommitLoop();
+  void BuildBatch(const std::vector<Pending>& batch, uint64_t* records);
+
+  // A synced write outside the committer (definitions, epoch, garbage collection). A failure
+  // makes the journal sticky-failed, as a failed commit does.
+  Status WriteSync(leveldb::WriteBatch* batch, std::string_view context);
+  Status StickyError();
+  void SetStickyError(const Status& s);
+
+  leveldb::ReadOptions ReadOpts() const;
+  // Reads one key; kNotFound when absent.
+  Result<std::string> Get(std::string_view key, std::string_view context);
+  // The run ids of every key under a/ or f/ (`prefix`), in key order.
+  Result<std::vector<std::string>> ScanIds(std::string_view prefix);
+  // Deletes one finished run: every r/ key, a/ and f/.
+  Status DeleteRun(std::string_view run_id);
+
+  const JournalOptions options_;
+  const std::string dir_;
+  uint64_t crash_after_records_ = 0;  // BRFED_CRASH_AFTER_RECORDS; 0: off
+
+  std::unique_ptr<CaptureLogger> logger_;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<leveldb::DB> db_;  // destroyed before logger_ and cache_
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::vector<Pending> queue_;  // guarded by mu_
+  RunMap runs_;                 // guarded by mu_
+  Status sticky_;               // guarded by mu_; the first failed write
+  bool stopping_ = false;       // guarded by mu_
+
+  std::mutex epoch_mu_;  // serializes SetLeaderEpoch's read-compare-write
+
+  mutable std::mutex stats_mu_;
+  JournalStats stats_;       // guarded by stats_mu_
+  Histogram append_latency_;  // guarded by stats_mu_
+  Histogram batch_latency_;   // guarded by stats_mu_
+
+  // Committer-thread state.
+  leveldb::WriteBatch write_batch_;  // reused: Clear() keeps its buffer
+  uint64_t records_committed_ = 0;    // by this process since open, for the crash failpoint
+  std::thread committer_;
+};
+
+}  // namespace brfed::storage

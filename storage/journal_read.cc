@@ -1,0 +1,156 @@
+// Reading the journal: one run, every active run (recovery), the run indexes.
+//
+// What recovery tolerates, and why (it never repairs anything; Verify reports the rest):
+// - A torn or partly synced tail of LevelDB's log: LevelDB drops it as the end of the log
+//   (leveldb db/log_reader.cc). Those records were never acknowledged: their batch's sync had
+//   not returned, so no caller acted on them.
+// - Records of an append whose `done` saw an error (a failed sync) that reached the disk anyway:
+//   they are valid records in seq order, appended by the engine, which treats a failed append
+//   as "maybe journaled" and continues from what it reads back.
+// - Definitions no run references any more (after garbage collection): harmless text.
+// Everything else inside a run (an undecodable record, a gap, a malformed key, an index entry
+// that contradicts the records) is kDataLoss naming the run and seq: replaying a damaged run
+// could redo a side effect whose record was lost, so the run is not recovered from a guess.
+#include <leveldb/iterator.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "storage/journal_impl.h"
+#include "storage/keys.h"
+#include "storage/leveldb_util.h"
+#include "storage/record_codec.h"
+
+namespace brfed::storage {
+namespace {
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Reads the records of `run_id` starting at the iterator's position (its first key at or after
+// `prefix`), up to `until_seq`, into *events. Leaves the iterator at the first key after them.
+// The caller checks it->status() afterwards.
+Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::string_view prefix,
+                      uint64_t until_seq, RecordDecoder* decoder, std::vector<Event>* events) {
+  uint64_t expect = 1;
+  std::string where = "journal: run " + std::string(run_id);
+  for (; it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!HasPrefix(key, prefix)) break;
+    std::string_view run;
+    uint64_t seq = 0;
+    if (!ParseRecordKey(key, &run, &seq) || run != run_id) {
+      return DataLossError(where + ": malformed record key \"" + PrintableKey(key) + "\"");
+    }
+    if (seq != expect) {
+      return DataLossError(where + ": seq " + std::to_string(expect) +
+                           " is missing (the next record is seq " + std::to_string(seq) + ")");
+    }
+    if (seq > until_seq) break;
+    Event& e = events->emplace_back();
+    if (Status s = decoder->Decode(ToView(it->value()), &e); !s.ok()) {
+      return s.WithContext(where + " seq " + std::to_string(seq));
+    }
+    if (e.seq != seq) {
+      return DataLossError(where + " seq " + std::to_string(seq) + ": the record says seq " +
+                           std::to_string(e.seq));
+    }
+    ++expect;
+  }
+  return Status::OK();
+}
+
+// Where an iteration over a run stopped, for an error of the iterator.
+std::string After(std::string_view run_id, const std::vector<Event>& events) {
+  std::string s = "journal: run " + std::string(run_id);
+  if (!events.empty()) s += " after seq " + std::to_string(events.back().seq);
+  return s;
+}
+
+}  // namespace
+
+Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_t until_seq) {
+  RETURN_IF_ERROR(ValidateRunId(run_id));
+  std::string prefix = RunPrefix(run_id);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
+  it->Seek(prefix);
+  bool exists = it->Valid() && HasPrefix(ToView(it->key()), prefix);
+  RecordDecoder decoder;
+  Result<std::vector<Event>> result{std::vector<Event>()};
+  std::vector<Event>& events = result.value();
+  RETURN_IF_ERROR(ReadRunRecords(it.get(), run_id, prefix, until_seq, &decoder, &events));
+  RETURN_IF_ERROR(FromLevelDb(it->status(), After(run_id, events)));
+  if (!exists) return NotFoundError("journal: run " + std::string(run_id) + " not found");
+  return result;
+}
+
+Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
+  ASSIGN_OR_RETURN(std::vector<std::string> active, ScanIds(kActivePrefix));
+  // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
+  // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). Visit runs in record
+  // order so the whole pass moves forward; Seek only skips runs that are not active.
+  std::vector<std::string> prefixes;
+  prefixes.reserve(active.size());
+  for (const std::string& id : active) prefixes.push_back(RunPrefix(id));
+  std::vector<size_t> order(active.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return prefixes[a] < prefixes[b]; });
+
+  leveldb::ReadOptions r = ReadOpts();
+  r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
+  RecordDecoder decoder;
+  std::vector<RunRecords> out(active.size());
+  for (size_t i : order) {
+    const std::string& prefix = prefixes[i];
+    if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
+      RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
+      it->Seek(prefix);
+    }
+    RunRecords& rr = out[i];
+    rr.run_id = std::move(active[i]);
+    RETURN_IF_ERROR(
+        ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &decoder, &rr.events));
+    RETURN_IF_ERROR(FromLevelDb(it->status(), After(rr.run_id, rr.events)));
+    if (rr.events.empty()) {
+      return DataLossError("journal: run " + rr.run_id +
+                           " is in the active index but has no records");
+    }
+    if (rr.events.back().type == EventType::kRunFinished) {
+      return DataLossError("journal: run " + rr.run_id + " seq " +
+                           std::to_string(rr.events.back().seq) +
+                           ": finished, but still in the active index");
+    }
+  }
+  return out;  // `active` was sorted, and out[i] belongs to active[i]
+}
+
+Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
+  std::vector<std::string> ids;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!HasPrefix(key, prefix)) break;
+    ids.emplace_back(key.substr(prefix.size()));
+  }
+  RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: scan " + std::string(prefix)));
+  return ids;
+}
+
+Result<std::vector<std::string>> JournalImpl::ActiveRuns() { return ScanIds(kActivePrefix); }
+
+Result<std::vector<std::string>> JournalImpl::ListRuns() {
+  // Every run is in exactly one of the two indexes: a/ from its RunStarted record, f/ from its
+  // RunFinished record, both written in the batch of that record.
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(kActivePrefix));
+  ASSIGN_OR_RETURN(std::vector<std::string> finished, ScanIds(kFinishedPrefix));
+  ids.insert(ids.end(), std::make_move_iterator(finished.begin()),
+             std::make_move_iterator(finished.end()));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+}  // namespace brfed::storage
