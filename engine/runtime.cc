@@ -1,0 +1,270 @@
+// Runtime: the API, the lifecycle and recovery. What the engine thread does is in
+// runtime_loop.cc.
+
+#include "engine/runtime.h"
+
+#include <chrono>
+#include <utility>
+
+#include "engine/replay.h"
+#include "engine/runtime_impl.h"
+#include "engine/runtime_params.h"
+
+namespace brfed {
+namespace internal {
+
+RuntimeImpl::RuntimeImpl(EngineOptions options)
+    : options_(std::move(options)),
+      env_(options_.env),
+      definitions_(options_.journal, options_.steps),
+      rng_(std::random_device{}()) {}
+
+RuntimeImpl::~RuntimeImpl() {
+  if (thread_.joinable()) {
+    stopping_ = true;
+    Post([] {});  // wakes the engine thread, which quits once nothing is in flight
+    thread_.join();
+  }
+  // The engine thread is gone: its state is ours. No timer callback runs after CancelTimer,
+  // and one that ran before found Post refusing.
+  for (auto& [id, r] : runs_) ClearTimers(*r);
+  if (pool_ != nullptr) pool_->Stop();
+  std::lock_guard<std::mutex> l(mu_);
+  closed_ = true;
+  state_cv_.notify_all();
+}
+
+Status RuntimeImpl::Recover() {
+  Result<std::vector<Journal::RunRecords>> runs = options_.journal->ReadActiveRuns();
+  if (!runs.ok()) return runs.status().WithContext("engine: recover");
+  for (Journal::RunRecords& rec : *runs) {
+    const std::string where = "engine: recover run " + rec.run_id;
+    if (rec.events.empty()) return DataLossError(where + ": no records");
+    const Event& first = rec.events.front();
+    if (first.type != EventType::kRunStarted) {
+      return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
+                           std::string(EventTypeName(first.type)) + ", not RunStarted");
+    }
+    Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
+    if (!wf.ok()) return wf.status().WithContext(where);
+    Result<RunMachine> m = ReplayRun(rec.run_id, *wf, rec.events);
+    if (!m.ok()) return m.status().WithContext("engine: recover");
+    if (IsFinished(m->state())) {
+      // The active index still lists a run whose RunFinished is journaled (a journal whose
+      // index update was lost). Nothing is left to do for it; it is served as finished.
+      std::lock_guard<std::mutex> l(mu_);
+      finished_order_.push_back(rec.run_id);
+      finished_.insert_or_assign(rec.run_id, m->View());
+      continue;
+    }
+    auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
+    slot->params = std::make_shared<const Value>(
+        first.params.is_null() ? Value(Value::Map{}) : first.params);
+    slot->started = true;
+    for (const Event& e : rec.events) {
+      SlotKey key{e.step_id, e.item_index};
+      if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;
+      if (e.type == EventType::kAttemptStarted) slot->recovered_observed.erase(key);
+      if (e.type == EventType::kObserved) slot->recovered_observed[key] = e.message;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      active_.insert(rec.run_id);
+    }
+    runs_.emplace(rec.run_id, std::move(slot));
+  }
+  return Status::OK();
+}
+
+void RuntimeImpl::Start() {
+  pool_ = std::make_unique<WorkerPool>(options_.workers);
+  thread_ = std::thread([this] { Loop(); });
+  // The first pass: every recovered run appends what is due (timeouts that passed while the
+  // process was down, starts), re-arms its timer from its absolute deadlines and re-issues
+  // Reconcile for its running attempts under their journaled keys.
+  std::promise<void> first_pass;
+  Post([this, &first_pass] {
+    for (const auto& [id, r] : runs_) MarkDirty(id);
+    PumpDirty();
+    first_pass.set_value();
+  });
+  first_pass.get_future().wait();
+}
+
+bool RuntimeImpl::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return false;
+    queue_.push_back(std::move(fn));
+    idle_ = false;
+  }
+  queue_cv_.notify_one();
+  return true;
+}
+
+Status RuntimeImpl::StartRun(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
+                             Value params) {
+  const std::string where = "engine: start run " + run_id;
+  if (stopping_) return UnavailableError(where + ": the engine is shutting down");
+  if (workflow == nullptr) return InvalidArgumentError(where + ": no workflow");
+  if (workflow->hash.empty() || workflow->source_text.empty()) {
+    return InvalidArgumentError(where + ": workflow " + workflow->name +
+                                " has no source text and hash (load it with LoadWorkflow)");
+  }
+  Result<Value> checked = ApplyParams(*workflow, params);
+  if (!checked.ok()) return checked.status().WithContext(where);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (active_.count(run_id) > 0 || finished_.count(run_id) > 0) return Status::OK();
+  }
+  // A run the journal holds (retained after it finished) is left alone.
+  Result<std::vector<Event>> existing = options_.journal->ReadRun(run_id, 1);
+  if (existing.ok()) return Status::OK();
+  if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status().WithContext(where);
+  }
+  // The definition is durable before any record refers to it.
+  Status put = options_.journal->PutDefinition(workflow->hash, workflow->source_text);
+  if (!put.ok()) return put.WithContext(where);
+
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  if (!Post([this, run_id, workflow = std::move(workflow), p = std::move(*checked), &done] {
+        OnStart(run_id, workflow, p, &done);
+      })) {
+    return UnavailableError(where + ": the engine has stopped");
+  }
+  return result.get();
+}
+
+Status RuntimeImpl::Cancel(const std::string& run_id, const std::string& reason) {
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  if (!Post([this, run_id, reason, &done] { OnCancel(run_id, reason, &done); })) {
+    return UnavailableError("engine: cancel run " + run_id + ": the engine has stopped");
+  }
+  Status s = result.get();
+  if (s.code() != StatusCode::kNotFound) return s;
+  // Not in memory: a retained finished run is a no-op, anything else unknown.
+  Result<std::vector<Event>> existing = options_.journal->ReadRun(run_id, 1);
+  if (existing.ok()) return Status::OK();
+  return existing.status().code() == StatusCode::kNotFound
+             ? s
+             : existing.status().WithContext("engine: cancel run " + run_id);
+}
+
+void RuntimeImpl::Wake(const ObjectRef& ref) {
+  Post([this, ref] { OnWake(ref); });
+}
+
+Result<RunView> RuntimeImpl::GetRun(const std::string& run_id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = finished_.find(run_id);
+    if (it != finished_.end()) return it->second;
+  }
+  std::promise<Result<RunView>> done;
+  std::future<Result<RunView>> result = done.get_future();
+  if (Post([this, run_id, &done] {
+        auto it = runs_.find(run_id);
+        if (it != runs_.end() && it->second->started) {
+          done.set_value(it->second->machine.View());
+        } else {
+          done.set_value(NotFoundError("engine: no run " + run_id + " in memory"));
+        }
+      })) {
+    Result<RunView> v = result.get();
+    if (v.ok()) return v;
+  }
+  return ReadBack(run_id);
+}
+
+std::vector<std::string> RuntimeImpl::ActiveRunIds() {
+  std::lock_guard<std::mutex> l(mu_);
+  return {active_.begin(), active_.end()};
+}
+
+Result<RunView> RuntimeImpl::WaitRun(const std::string& run_id, Duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      auto f = finished_.find(run_id);
+      if (f != finished_.end()) return f->second;
+      auto s = stalled_.find(run_id);
+      if (s != stalled_.end()) return s->second;
+      if (active_.count(run_id) == 0) break;
+      if (closed_) return UnavailableError("engine: wait run " + run_id + ": engine stopped");
+      if (state_cv_.wait_until(l, deadline) == std::cv_status::timeout &&
+          finished_.count(run_id) == 0 && stalled_.count(run_id) == 0) {
+        return DeadlineExceededError("engine: run " + run_id + " has not finished after " +
+                                     FormatDuration(timeout));
+      }
+    }
+  }
+  // Not in memory: finished long ago, or unknown.
+  Result<RunView> v = ReadBack(run_id);
+  if (!v.ok()) return v.status();
+  if (!IsFinished(v->state)) {
+    return FailedPreconditionError("engine: run " + run_id +
+                                   " is unfinished in the journal but not run by this engine");
+  }
+  return v;
+}
+
+Result<RunView> RuntimeImpl::ReadBack(const std::string& run_id) {
+  Result<std::vector<Event>> events = options_.journal->ReadRun(run_id);
+  if (!events.ok()) {
+    if (events.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("engine: no run " + run_id);
+    }
+    return events.status().WithContext("engine: read run " + run_id);
+  }
+  if (events->empty() || events->front().type != EventType::kRunStarted) {
+    return DataLossError("engine: run " + run_id + " seq 1: not RunStarted");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const Workflow> wf,
+                   definitions_.Get(events->front().definition_hash));
+  ASSIGN_OR_RETURN(RunMachine m, ReplayRun(run_id, wf, *events));
+  return m.View();
+}
+
+EngineStats RuntimeImpl::stats() {
+  EngineStats s;
+  s.transitions = transitions_.load();
+  s.reconciles = reconciles_.load();
+  std::lock_guard<std::mutex> l(mu_);
+  s.active_runs = active_.size();
+  return s;
+}
+
+Status RuntimeImpl::WaitIdleForTest(Duration timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!state_cv_.wait_for(l, timeout, [&] { return idle_ || closed_; })) {
+    return DeadlineExceededError("engine: not idle after " + FormatDuration(timeout));
+  }
+  return Status::OK();
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Runtime>> OpenRuntime(EngineOptions options) {
+  if (options.env == nullptr || options.journal == nullptr || options.steps == nullptr) {
+    return InvalidArgumentError("engine: options need env, journal and steps");
+  }
+  if (options.workers < 1) {
+    return InvalidArgumentError("engine: workers must be >= 1, got " +
+                                std::to_string(options.workers));
+  }
+  auto rt = std::make_unique<internal::RuntimeImpl>(std::move(options));
+  RETURN_IF_ERROR(rt->Recover());
+  rt->Start();
+  return std::unique_ptr<Runtime>(std::move(rt));
+}
+
+Result<std::unique_ptr<Engine>> OpenEngine(EngineOptions options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Runtime> rt, OpenRuntime(std::move(options)));
+  return std::unique_ptr<Engine>(std::move(rt));
+}
+
+}  // namespace brfed

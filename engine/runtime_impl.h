@@ -1,0 +1,165 @@
+// The Runtime's implementation class, shared by runtime.cc (API, lifecycle, recovery) and
+// runtime_loop.cc (what the engine thread does). Not a public header.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/machine.h"
+#include "engine/runtime.h"
+#include "engine/runtime_definitions.h"
+#include "engine/runtime_pool.h"
+#include "engine/runtime_waits.h"
+
+namespace brfed::internal {
+
+using SlotKey = std::pair<std::string, int>;  // (step id, item index)
+
+// Bookkeeping of one running attempt. Engine thread only.
+struct AttemptSlot {
+  int attempt = 0;
+  bool dirty = true;      // should be reconciled: new, woken, recheck due, or recovered
+  bool in_flight = false; // a Reconcile call is running
+  bool resolved = false;  // Done or Fail taken; its record is on the way
+  std::string observed;   // the last observation journaled (or queued) for this attempt
+  bool waits_on_refs = false;
+  TimerId recheck_timer = 0;
+  uint64_t recheck_token = 0;
+};
+
+// One run in memory. Engine thread only.
+struct RunSlot {
+  RunSlot(std::string id, RunMachine m) : run_id(std::move(id)), machine(std::move(m)) {}
+
+  const std::string run_id;
+  RunMachine machine;
+  // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
+  std::shared_ptr<const Value> params;
+  bool started = false;           // its RunStarted is durable and applied
+  std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
+  bool cancel_requested = false;  // a CancelRequested is queued or applied
+  std::vector<Event> inputs;      // records from results and Cancel, seq not yet assigned
+  std::vector<Event> appending;   // the batch in flight
+  bool append_in_flight = false;
+  bool retried_rejected = false;  // a rejected batch was already rewritten once
+  Status stalled;                 // not OK: the journal failed; the run does nothing more
+  std::map<SlotKey, AttemptSlot> attempts;
+  std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
+  TimerId wake_timer = 0;
+  std::optional<TimePoint> wake_at;
+  uint64_t wake_token = 0;
+};
+
+// What a worker needs for one Reconcile call.
+struct ReconcileTask {
+  std::string run_id;
+  std::string step_id;
+  int item_index = -1;
+  Value item;
+  int attempt = 0;
+  std::string key;
+  Value with;
+  std::shared_ptr<const Value> params;
+  TimePoint started_at{};
+  Step* step = nullptr;
+};
+
+class RuntimeImpl final : public Runtime {
+ public:
+  explicit RuntimeImpl(EngineOptions options);
+  ~RuntimeImpl() override;
+
+  // Loads the journal's unfinished runs. Before Start; single-threaded.
+  Status Recover();
+  // Starts the threads, and returns after the engine thread's first pass over every run.
+  void Start();
+
+  Status StartRun(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
+                  Value params) override;
+  Status Cancel(const std::string& run_id, const std::string& reason) override;
+  void Wake(const ObjectRef& ref) override;
+  Result<RunView> GetRun(const std::string& run_id) override;
+  std::vector<std::string> ActiveRunIds() override;
+  Result<RunView> WaitRun(const std::string& run_id, Duration timeout) override;
+  EngineStats stats() override;
+  Status WaitIdleForTest(Duration timeout) override;
+
+ private:
+  // Any thread. Queues `fn` for the engine thread; false once the engine thread has quit.
+  bool Post(std::function<void()> fn);
+  // A finished run read back from the journal. Any thread.
+  Result<RunView> ReadBack(const std::string& run_id);
+
+  // Engine thread (runtime_loop.cc).
+  void Loop();
+  void MarkDirty(const std::string& run_id) { dirty_.insert(run_id); }
+  void PumpDirty();
+  void Act(RunSlot& r);
+  void Pump(RunSlot& r);
+  void Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot);
+  void RunTask(ReconcileTask& task);  // on a worker
+  void Append(RunSlot& r, std::vector<Event> records);
+  std::vector<Event> TakeInputs(RunSlot& r);
+  void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
+               Value params, std::promise<Status>* done);
+  void OnCancel(const std::string& run_id, const std::string& reason,
+                std::promise<Status>* done);
+  void OnAppendDone(const std::string& run_id, Status s);
+  void OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s);
+  void OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped);
+  void OnWake(const ObjectRef& ref);
+  void OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token);
+  void OnRunTimer(const std::string& run_id, uint64_t token);
+  void ArmRunTimer(RunSlot& r, std::optional<TimePoint> at);
+  void ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot);
+  void ClearTimers(RunSlot& r);
+  void Stall(RunSlot& r, Status s);
+  void Finish(RunSlot& r);  // erases r
+
+  const EngineOptions options_;
+  Env* const env_;
+  DefinitionCache definitions_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> transitions_{0};
+  std::atomic<uint64_t> reconciles_{0};
+
+  // Engine thread only (and the constructor, Recover and the destructor while it is not
+  // running).
+  std::map<std::string, std::unique_ptr<RunSlot>, std::less<>> runs_;  // stable addresses
+  WakeIndex waits_;
+  std::set<std::string> dirty_;
+  int appends_in_flight_ = 0;
+  int reconciles_in_flight_ = 0;
+  uint64_t next_token_ = 0;
+  std::mt19937_64 rng_;
+
+  // Shared.
+  std::mutex mu_;
+  std::condition_variable queue_cv_;  // queue_ gained work
+  std::condition_variable state_cv_;  // idle_, closed_, active_, finished_ or stalled_ changed
+  std::deque<std::function<void()>> queue_;
+  bool closed_ = false;  // the engine thread has quit: Post refuses
+  bool idle_ = false;
+  std::set<std::string> active_;             // started, unfinished runs
+  std::map<std::string, RunView> finished_;  // the most recently finished runs
+  std::deque<std::string> finished_order_;
+  std::map<std::string, Status> stalled_;
+};
+
+}  // namespace brfed::internal

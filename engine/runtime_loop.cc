@@ -1,0 +1,517 @@
+// Runtime: what the engine thread does. Every function here runs on the engine thread, except
+// RunTask (a worker) and the timer callbacks (the Env's thread), which only Post.
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "engine/runtime_impl.h"
+
+namespace brfed::internal {
+namespace {
+
+const ServiceMap kNoServices;
+
+class Context final : public StepContext {
+ public:
+  Context(const ReconcileTask& t, Env* env, const ServiceMap& services)
+      : t_(t), env_(env), services_(services) {}
+  const std::string& run_id() const override { return t_.run_id; }
+  const std::string& step_id() const override { return t_.step_id; }
+  int item_index() const override { return t_.item_index; }
+  const Value& item() const override { return t_.item; }
+  int attempt() const override { return t_.attempt; }
+  const std::string& idempotency_key() const override { return t_.key; }
+  const Value& with() const override { return t_.with; }
+  const Value& params() const override { return *t_.params; }
+  TimePoint attempt_started_at() const override { return t_.started_at; }
+  TimePoint now() const override { return env_->Now(); }
+  const ServiceMap& services() const override { return services_; }
+
+ private:
+  const ReconcileTask& t_;
+  Env* const env_;
+  const ServiceMap& services_;
+};
+
+Event StepEvent(EventType type, const std::string& step_id, int item_index, int attempt) {
+  Event e;
+  e.type = type;
+  e.step_id = step_id;
+  e.item_index = item_index;
+  e.attempt = attempt;
+  return e;
+}
+
+Event FailedEvent(const std::string& step_id, int item_index, int attempt, const Status& s,
+                  bool retryable) {
+  Event e = StepEvent(EventType::kAttemptFailed, step_id, item_index, attempt);
+  e.code = s.ok() ? StatusCode::kUnknown : s.code();
+  e.message = s.ok() ? "the step failed without saying why" : s.message();
+  e.retryable = retryable;
+  return e;
+}
+
+}  // namespace
+
+void RuntimeImpl::Loop() {
+  std::deque<std::function<void()>> work;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0;
+      if (queue_.empty() && quiet) {
+        if (stopping_) {
+          closed_ = true;
+          state_cv_.notify_all();
+          return;
+        }
+        idle_ = true;
+        state_cv_.notify_all();
+      }
+      queue_cv_.wait(l, [&] { return !queue_.empty(); });
+      work.swap(queue_);
+    }
+    for (std::function<void()>& fn : work) fn();
+    work.clear();
+    PumpDirty();
+  }
+}
+
+void RuntimeImpl::PumpDirty() {
+  while (!dirty_.empty()) {
+    std::set<std::string> dirty;
+    dirty.swap(dirty_);
+    for (const std::string& id : dirty) {
+      auto it = runs_.find(id);
+      if (it == runs_.end()) continue;
+      Act(*it->second);
+      Pump(*it->second);
+    }
+  }
+}
+
+// Reconciles every running attempt that needs it, and forgets attempts that ended.
+void RuntimeImpl::Act(RunSlot& r) {
+  if (stopping_ || !r.stalled.ok() || !r.started) return;
+  std::set<SlotKey> live;
+  for (const RunMachine::Attempt& a : r.machine.RunningAttempts()) {
+    SlotKey key{a.step->id, a.item_index};
+    live.insert(key);
+    auto [it, fresh] = r.attempts.try_emplace(key);
+    AttemptSlot& slot = it->second;
+    if (!fresh && slot.attempt != a.attempt) {
+      ClearSlot(r, key, slot);
+      slot = AttemptSlot{};
+      fresh = true;
+    }
+    if (fresh) {
+      slot.attempt = a.attempt;
+      auto obs = r.recovered_observed.find(key);
+      if (obs != r.recovered_observed.end()) {
+        slot.observed = std::move(obs->second);
+        r.recovered_observed.erase(obs);
+      }
+    }
+    if (slot.dirty && !slot.in_flight && !slot.resolved) Dispatch(r, a, slot);
+  }
+  for (auto it = r.attempts.begin(); it != r.attempts.end();) {
+    if (live.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    ClearSlot(r, it->first, it->second);
+    it = r.attempts.erase(it);
+  }
+}
+
+void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) {
+  slot.dirty = false;
+  Result<Value> with = r.machine.ResolveWith(a);
+  Step* step = options_.steps->FindStep(a.step->action);
+  if (!with.ok() || step == nullptr) {
+    Status why = !with.ok() ? with.status()
+                            : FailedPreconditionError("no step registered for action " +
+                                                      a.step->action);
+    r.inputs.push_back(FailedEvent(a.step->id, a.item_index, a.attempt, why, false));
+    slot.resolved = true;
+    MarkDirty(r.run_id);
+    return;
+  }
+  if (slot.recheck_timer != 0) {
+    env_->CancelTimer(slot.recheck_timer);
+    slot.recheck_timer = 0;
+  }
+  slot.in_flight = true;
+  ++reconciles_in_flight_;
+  ReconcileTask task{.run_id = r.run_id,
+                     .step_id = a.step->id,
+                     .item_index = a.item_index,
+                     .item = a.item,
+                     .attempt = a.attempt,
+                     .key = a.idempotency_key,
+                     .with = std::move(*with),
+                     .params = r.params,
+                     .started_at = a.started_at,
+                     .step = step};
+  pool_->Submit([this, task = std::move(task)]() mutable { RunTask(task); });
+}
+
+// On a worker thread.
+void RuntimeImpl::RunTask(ReconcileTask& task) {
+  StepResult result;
+  bool skipped = stopping_.load();
+  if (!skipped) {
+    ++reconciles_;
+    Context ctx(task, env_, options_.services != nullptr ? *options_.services : kNoServices);
+    // Exceptions never cross our APIs; a step that throws fails its attempt instead of the
+    // process.
+    try {
+      result = task.step->Reconcile(ctx);
+    } catch (const std::exception& e) {
+      result = Fail{InternalError("step threw: " + std::string(e.what())), false};
+    } catch (...) {
+      result = Fail{InternalError("step threw a non-exception"), false};
+    }
+  }
+  Post([this, task = std::move(task), result = std::move(result), skipped]() mutable {
+    OnReconcileDone(task, std::move(result), skipped);
+  });
+}
+
+void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped) {
+  --reconciles_in_flight_;
+  if (skipped || stopping_) return;  // redone after the restart
+  auto run = runs_.find(task.run_id);
+  if (run == runs_.end()) return;
+  RunSlot& r = *run->second;
+  SlotKey key{task.step_id, task.item_index};
+  auto it = r.attempts.find(key);
+  // An outcome for an attempt that is no longer running is dropped.
+  if (it == r.attempts.end() || it->second.attempt != task.attempt) return;
+  AttemptSlot& slot = it->second;
+  slot.in_flight = false;
+  MarkDirty(r.run_id);
+  if (auto* done = std::get_if<Done>(&result)) {
+    Event e = StepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index,
+                        task.attempt);
+    e.outputs = std::move(done->outputs);
+    r.inputs.push_back(std::move(e));
+    slot.resolved = true;
+    return;
+  }
+  if (auto* fail = std::get_if<Fail>(&result)) {
+    r.inputs.push_back(
+        FailedEvent(task.step_id, task.item_index, task.attempt, fail->status, fail->retryable));
+    slot.resolved = true;
+    return;
+  }
+  Wait& wait = std::get<Wait>(result);
+  if (!wait.observed.empty() && wait.observed != slot.observed) {
+    Event e = StepEvent(EventType::kObserved, task.step_id, task.item_index, task.attempt);
+    e.message = wait.observed;
+    r.inputs.push_back(std::move(e));
+    slot.observed = std::move(wait.observed);
+  }
+  InstanceKey ikey{task.run_id, task.step_id, task.item_index};
+  waits_.Set(ikey, wait.wake_on);
+  slot.waits_on_refs = !wait.wake_on.empty();
+  if (wait.recheck_after.has_value()) {
+    uint64_t token = ++next_token_;
+    slot.recheck_token = token;
+    Duration after = std::max(Duration(0), *wait.recheck_after);
+    slot.recheck_timer = env_->StartTimer(env_->Now() + after, [this, id = r.run_id, key, token] {
+      Post([this, id, key, token] { OnRecheck(id, key, token); });
+    });
+  }
+}
+
+void RuntimeImpl::OnWake(const ObjectRef& ref) {
+  for (const InstanceKey& k : waits_.Find(ref)) {
+    auto run = runs_.find(k.run_id);
+    if (run == runs_.end()) continue;
+    auto it = run->second->attempts.find(SlotKey{k.step_id, k.item_index});
+    if (it == run->second->attempts.end()) continue;
+    it->second.dirty = true;
+    MarkDirty(k.run_id);
+  }
+}
+
+void RuntimeImpl::OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token) {
+  auto run = runs_.find(run_id);
+  if (run == runs_.end()) return;
+  auto it = run->second->attempts.find(key);
+  if (it == run->second->attempts.end() || it->second.recheck_token != token) return;
+  it->second.recheck_timer = 0;
+  it->second.dirty = true;
+  MarkDirty(run_id);
+}
+
+void RuntimeImpl::OnRunTimer(const std::string& run_id, uint64_t token) {
+  auto run = runs_.find(run_id);
+  if (run == runs_.end() || run->second->wake_token != token) return;
+  run->second->wake_timer = 0;
+  run->second->wake_at.reset();
+  MarkDirty(run_id);
+}
+
+void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
+  if (r.wake_at == at && (r.wake_timer != 0 || !at.has_value())) return;
+  if (r.wake_timer != 0) env_->CancelTimer(r.wake_timer);
+  r.wake_timer = 0;
+  r.wake_at = at;
+  if (!at.has_value()) return;
+  uint64_t token = ++next_token_;
+  r.wake_token = token;
+  r.wake_timer = env_->StartTimer(*at, [this, id = r.run_id, token] {
+    Post([this, id, token] { OnRunTimer(id, token); });
+  });
+}
+
+void RuntimeImpl::ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot) {
+  if (slot.recheck_timer != 0) env_->CancelTimer(slot.recheck_timer);
+  slot.recheck_timer = 0;
+  if (slot.waits_on_refs) waits_.Set(InstanceKey{r.run_id, key.first, key.second}, {});
+  slot.waits_on_refs = false;
+}
+
+void RuntimeImpl::ClearTimers(RunSlot& r) {
+  for (auto& [key, slot] : r.attempts) ClearSlot(r, key, slot);
+  if (r.wake_timer != 0) env_->CancelTimer(r.wake_timer);
+  r.wake_timer = 0;
+  r.wake_at.reset();
+}
+
+// Journals what the run should do next: first the outcomes that came in, else its effects.
+void RuntimeImpl::Pump(RunSlot& r) {
+  if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
+  std::vector<Event> batch = TakeInputs(r);
+  if (!batch.empty()) {
+    Append(r, std::move(batch));
+    return;
+  }
+  RunMachine::Effects fx = r.machine.NextEffects(env_->Now());
+  if (!fx.append.empty()) {
+    Append(r, std::move(fx.append));
+    return;
+  }
+  ArmRunTimer(r, fx.wake_at);
+}
+
+// The queued outcomes that still apply, numbered after the run's last record.
+std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
+  std::vector<Event> out;
+  if (r.inputs.empty()) return out;
+  std::map<SlotKey, int> running;
+  for (const RunMachine::Attempt& a : r.machine.RunningAttempts()) {
+    running[{a.step->id, a.item_index}] = a.attempt;
+  }
+  std::set<SlotKey> ended;
+  uint64_t seq = r.machine.last_seq();
+  TimePoint now = env_->Now();
+  for (Event& e : r.inputs) {
+    if (e.type == EventType::kCancelRequested) {
+      if (r.machine.state() != RunState::kRunning) continue;
+    } else {
+      SlotKey key{e.step_id, e.item_index};
+      auto it = running.find(key);
+      if (it == running.end() || it->second != e.attempt || ended.count(key) > 0) continue;
+      if (e.type != EventType::kObserved) ended.insert(key);
+    }
+    e.seq = ++seq;
+    e.time = now;
+    out.push_back(std::move(e));
+  }
+  r.inputs.clear();
+  return out;
+}
+
+void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
+  std::vector<Journal::Entry> entries;
+  entries.reserve(records.size());
+  for (const Event& e : records) entries.push_back(Journal::Entry{r.run_id, e});
+  r.appending = std::move(records);
+  r.append_in_flight = true;
+  ++appends_in_flight_;
+  options_.journal->AppendAsync(std::move(entries), [this, id = r.run_id](Status s) {
+    // The engine thread waits for every append before it quits, so Post cannot refuse.
+    Post([this, id, s = std::move(s)] { OnAppendDone(id, s); });
+  });
+}
+
+void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
+  --appends_in_flight_;
+  auto run = runs_.find(run_id);
+  if (run == runs_.end()) return;  // cannot happen: a run with an append in flight stays
+  RunSlot& r = *run->second;
+  r.append_in_flight = false;
+  std::vector<Event> batch = std::move(r.appending);
+  r.appending.clear();
+  if (!s.ok()) {
+    OnAppendFailed(r, std::move(batch), s);
+    return;
+  }
+  transitions_ += batch.size();
+  for (const Event& e : batch) {
+    Status applied = r.machine.Apply(e);
+    if (!applied.ok()) {
+      // Our own broken invariant: the records came from this machine's state. The journal
+      // holds them, so a restart will report the same error through recovery.
+      Stall(r, InternalError("engine: a journaled record does not apply: " + applied.message()));
+      return;
+    }
+  }
+  r.retried_rejected = false;
+  if (!r.started && batch.front().type == EventType::kRunStarted) {
+    r.started = true;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      active_.insert(r.run_id);
+    }
+    for (std::promise<Status>* p : r.start_waiters) p->set_value(Status::OK());
+    r.start_waiters.clear();
+  }
+  if (options_.on_run_changed) options_.on_run_changed(r.machine.View());
+  if (IsFinished(r.machine.state())) {
+    Finish(r);
+    return;
+  }
+  MarkDirty(r.run_id);
+}
+
+void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s) {
+  const std::string where = "engine: run " + r.run_id + ": journal append";
+  if (!r.started) {
+    // RunStarted was refused: there is no run. (After a disk failure it may be durable; a
+    // reopen then recovers it, which is what "maybe journaled" means.)
+    for (std::promise<Status>* p : r.start_waiters) p->set_value(s.WithContext(where));
+    r.start_waiters.clear();
+    ClearTimers(r);
+    std::string id = r.run_id;
+    runs_.erase(id);  // r is gone
+    return;
+  }
+  bool has_payload = false;
+  for (const Event& e : batch) {
+    has_payload |= e.type == EventType::kAttemptSucceeded || e.type == EventType::kObserved;
+  }
+  if (s.code() == StatusCode::kInvalidArgument && has_payload && !r.retried_rejected) {
+    // A record over the size cap: outputs or an observation too large. Rejected before it was
+    // queued, so nothing of the batch is durable. Fail those attempts instead, once.
+    std::vector<Event> again;
+    uint64_t seq = r.machine.last_seq();
+    for (Event& e : batch) {
+      if (e.type == EventType::kObserved) continue;
+      if (e.type == EventType::kAttemptSucceeded) {
+        Status why = InvalidArgumentError("the journal refused the step's outputs: " +
+                                          s.message());
+        Event f = FailedEvent(e.step_id, e.item_index, e.attempt, why, false);
+        f.time = e.time;
+        e = std::move(f);
+      }
+      e.seq = ++seq;
+      again.push_back(std::move(e));
+    }
+    r.retried_rejected = true;
+    if (!again.empty()) {
+      Append(r, std::move(again));
+      return;
+    }
+    MarkDirty(r.run_id);
+    return;
+  }
+  Stall(r, s.WithContext(where));
+}
+
+void RuntimeImpl::Stall(RunSlot& r, Status s) {
+  r.stalled = s;
+  ClearTimers(r);
+  for (std::promise<Status>* p : r.start_waiters) p->set_value(s);
+  r.start_waiters.clear();
+  std::lock_guard<std::mutex> l(mu_);
+  stalled_.insert_or_assign(r.run_id, std::move(s));
+  state_cv_.notify_all();
+}
+
+void RuntimeImpl::Finish(RunSlot& r) {
+  ClearTimers(r);
+  RunView view = r.machine.View();
+  std::string id = r.run_id;
+  runs_.erase(id);  // r is gone
+  std::lock_guard<std::mutex> l(mu_);
+  active_.erase(id);
+  if (finished_.insert_or_assign(id, std::move(view)).second) finished_order_.push_back(id);
+  while (finished_order_.size() > kFinishedCacheSize) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+  state_cv_.notify_all();
+}
+
+void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
+                          Value params, std::promise<Status>* done) {
+  if (stopping_) {
+    done->set_value(UnavailableError("engine: start run " + run_id + ": shutting down"));
+    return;
+  }
+  auto it = runs_.find(run_id);
+  if (it != runs_.end()) {
+    if (it->second->started) {
+      done->set_value(Status::OK());
+    } else {
+      it->second->start_waiters.push_back(done);  // the same run, being started
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (finished_.count(run_id) > 0) {
+      done->set_value(Status::OK());
+      return;
+    }
+  }
+  definitions_.Put(workflow);
+  Event e;
+  e.type = EventType::kRunStarted;
+  e.seq = 1;
+  e.time = env_->Now();
+  e.workflow_name = workflow->name;
+  e.definition_hash = workflow->hash;
+  e.params = params;
+  e.seed = rng_();
+  auto slot = std::make_unique<RunSlot>(run_id, RunMachine(run_id, std::move(workflow)));
+  slot->params = std::make_shared<const Value>(std::move(params));
+  slot->start_waiters.push_back(done);
+  RunSlot& r = *slot;
+  runs_.emplace(run_id, std::move(slot));
+  Append(r, {std::move(e)});
+}
+
+void RuntimeImpl::OnCancel(const std::string& run_id, const std::string& reason,
+                           std::promise<Status>* done) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) {
+    std::lock_guard<std::mutex> l(mu_);
+    done->set_value(finished_.count(run_id) > 0
+                        ? Status::OK()
+                        : NotFoundError("engine: cancel: no run " + run_id));
+    return;
+  }
+  RunSlot& r = *it->second;
+  if (!r.stalled.ok()) {
+    done->set_value(r.stalled);
+    return;
+  }
+  // Already cancelled, finalizing or finished: nothing more to do.
+  if (!r.cancel_requested && (!r.started || r.machine.state() == RunState::kRunning)) {
+    r.cancel_requested = true;
+    Event e;
+    e.type = EventType::kCancelRequested;
+    e.message = reason;
+    r.inputs.push_back(std::move(e));
+    MarkDirty(run_id);
+  }
+  done->set_value(Status::OK());
+}
+
+}  // namespace brfed::internal

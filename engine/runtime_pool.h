@@ -1,0 +1,44 @@
+// WorkerPool: a fixed set of threads running submitted tasks in submission order.
+//
+//   WorkerPool pool(4);
+//   pool.Submit([] { step->Reconcile(ctx); });
+//   pool.Stop();  // runs what is queued, then joins
+//
+// Thread-safe. Tasks must not throw.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace brfed {
+
+class WorkerPool {
+ public:
+  // REQUIRES: threads >= 1.
+  explicit WorkerPool(int threads);
+  // Stop().
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues `task`. False (and `task` dropped) after Stop() began.
+  bool Submit(std::function<void()> task);
+
+  // Runs every queued task, then joins the threads. Idempotent. Not from a pool thread.
+  void Stop();
+
+ private:
+  void Work();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace brfed

@@ -1,0 +1,48 @@
+// WakeIndex: which waiting step instances an object change should wake.
+//
+//   index.Set(key, {ref_a, ref_b});       // the instance waits on these now
+//   for (const InstanceKey& k : index.Find(ref_a)) Reconcile(k);
+//   index.Set(key, {});                   // it waits on nothing
+//
+// Owned by the engine thread; not thread-safe.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "brfed/step.h"
+
+namespace brfed {
+
+// One step instance of one run: (run id, step id, item index).
+struct InstanceKey {
+  std::string run_id;
+  std::string step_id;
+  int item_index = -1;
+  friend bool operator<(const InstanceKey& a, const InstanceKey& b) {
+    return std::tie(a.run_id, a.step_id, a.item_index) <
+           std::tie(b.run_id, b.step_id, b.item_index);
+  }
+  friend bool operator==(const InstanceKey&, const InstanceKey&) = default;
+};
+
+class WakeIndex {
+ public:
+  // Replaces what `key` waits on.
+  void Set(const InstanceKey& key, const std::vector<ObjectRef>& refs);
+  // The instances waiting on `ref`, in key order.
+  std::vector<InstanceKey> Find(const ObjectRef& ref) const;
+  size_t size() const { return by_ref_.size(); }
+
+ private:
+  // Fields joined by '\0', which no Kubernetes name holds, so distinct refs never collide.
+  static std::string RefKey(const ObjectRef& ref);
+
+  std::map<std::string, std::set<InstanceKey>> by_ref_;
+  std::map<InstanceKey, std::vector<std::string>> by_key_;
+};
+
+}  // namespace brfed
