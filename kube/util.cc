@@ -131,6 +131,8 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   tm.tm_min = min;
   tm.tm_sec = sec;
   time_t t = timegm(&tm);
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262. Later means "never".
+  if (t > 9000000000) return std::chrono::system_clock::time_point::max();
   return std::chrono::system_clock::from_time_t(t) - std::chrono::seconds(offset_seconds) +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(frac);
 }
