@@ -49,6 +49,8 @@ struct FaultSpec {
   // but never answered until the fault is cleared), "refuse" (the listening socket is closed:
   // connection refused; reopened on the same port when cleared).
   std::string unreachable;
+  // The faults clear themselves after this long (0: until cleared).
+  std::chrono::milliseconds duration{0};
 
   nlohmann::json ToJson() const;
   // Parses {"latency":"50ms","errorRate":0.1,...}; unknown keys are kInvalidArgument.

@@ -1,6 +1,7 @@
 #include "tools/kube-sim/store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -789,7 +790,14 @@ uint64_t Store::resource_version() const {
 }
 
 Result<std::vector<WatchEvent>> Store::EventsSince(const ResourceKey& key, uint64_t after) const {
+  uint64_t observed = 0;
+  return EventsSince(key, after, &observed);
+}
+
+Result<std::vector<WatchEvent>> Store::EventsSince(const ResourceKey& key, uint64_t after,
+                                                   uint64_t* observed) const {
   std::lock_guard<std::mutex> l(impl_->mu);
+  *observed = impl_->rv;
   if (after < impl_->compacted_rv) {
     return OutOfRangeError("too old resource version: " + std::to_string(after) + " (" +
                            std::to_string(impl_->compacted_rv + 1) + ")");
@@ -839,6 +847,70 @@ std::unique_ptr<Store::Subscription> Store::Subscribe(const ResourceKey& key, Ca
     impl_->registry->subs.push_back(sub);
   }
   return std::make_unique<Impl::SubscriptionImpl>(impl_->registry, std::move(sub));
+}
+
+// ---------------------------------------------------------------- built-ins
+
+void RegisterBuiltinResources(Store* store) {
+  struct B {
+    const char* group;
+    const char* version;
+    const char* plural;
+    const char* kind;
+    std::vector<std::string> short_names;
+    bool namespaced;
+  };
+  const B kBuiltins[] = {
+      {"", "v1", "events", "Event", {"ev"}, true},
+      {"", "v1", "serviceaccounts", "ServiceAccount", {"sa"}, true},
+      {"", "v1", "secrets", "Secret", {}, true},
+      {"", "v1", "configmaps", "ConfigMap", {"cm"}, true},
+      {"", "v1", "pods", "Pod", {"po"}, true},
+      {"", "v1", "services", "Service", {"svc"}, true},
+      {"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", {"pvc"}, true},
+      {"", "v1", "persistentvolumes", "PersistentVolume", {"pv"}, false},
+      {"", "v1", "nodes", "Node", {"no"}, false},
+      {"coordination.k8s.io", "v1", "leases", "Lease", {}, true},
+      {"events.k8s.io", "v1", "events", "Event", {"ev"}, true},
+      {"rbac.authorization.k8s.io", "v1", "roles", "Role", {}, true},
+      {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", {}, true},
+      {"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", {}, false},
+      {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", {}, false},
+      {"apps", "v1", "deployments", "Deployment", {"deploy"}, true},
+      {"apps", "v1", "statefulsets", "StatefulSet", {"sts"}, true},
+      {"batch", "v1", "jobs", "Job", {}, true},
+      {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+       {"crd", "crds"}, false},
+  };
+  for (const B& b : kBuiltins) {
+    ResourceInfo info;
+    info.key = {b.group, b.version, b.plural};
+    info.kind = b.kind;
+    info.list_kind = std::string(b.kind) + "List";
+    info.singular = b.kind;
+    for (char& c : info.singular) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    info.short_names = b.short_names;
+    info.namespaced = b.namespaced;
+    info.has_generation = false;
+    info.custom = false;
+    std::string g = b.group;
+    if (g == "apps" || g == "batch" || g == "apiextensions.k8s.io" ||
+        g == "rbac.authorization.k8s.io") {
+      info.has_generation = g != "rbac.authorization.k8s.io";
+    }
+    if (g == "apps" || g == "batch" || g == "apiextensions.k8s.io") info.status_subresource = true;
+    store->RegisterResource(info);
+  }
+  ResourceInfo ssar;
+  ssar.key = {"authorization.k8s.io", "v1", "selfsubjectaccessreviews"};
+  ssar.kind = "SelfSubjectAccessReview";
+  ssar.list_kind = "SelfSubjectAccessReviewList";
+  ssar.singular = "selfsubjectaccessreview";
+  ssar.namespaced = false;
+  ssar.has_generation = false;
+  ssar.custom = false;
+  ssar.verbs = {"create"};
+  store->RegisterResource(ssar);
 }
 
 // ---------------------------------------------------------------- CRDs

@@ -242,6 +242,9 @@ class Store {
   // in order. kOutOfRange ("too old resource version: A (B)") when history older than `after`
   // has been dropped.
   Result<std::vector<WatchEvent>> EventsSince(const ResourceKey& key, uint64_t after) const;
+  // The same; also stores in *observed the resource_version() the answer is complete up to.
+  Result<std::vector<WatchEvent>> EventsSince(const ResourceKey& key, uint64_t after,
+                                              uint64_t* observed) const;
   // Blocks until resource_version() > after, `deadline` passes or `*cancelled` is true
   // (checked whenever the store wakes waiters; WakeAllWaiters() forces a check).
   // Returns resource_version().
@@ -267,6 +270,13 @@ class Store {
 };
 
 // ---- helpers shared by the server and the simulated operator ----
+
+// Registers the built-in types kube-sim serves: core v1 (namespaces, events, serviceaccounts,
+// secrets, configmaps, pods, services, persistentvolumeclaims, persistentvolumes, nodes),
+// coordination.k8s.io/v1 leases, events.k8s.io/v1 events, rbac.authorization.k8s.io/v1 kinds,
+// apps/v1 deployments and statefulsets, batch/v1 jobs, apiextensions.k8s.io/v1
+// customresourcedefinitions and authorization.k8s.io/v1 selfsubjectaccessreviews.
+void RegisterBuiltinResources(Store* store);
 
 // RFC 3339 in UTC with whole seconds: "2024-05-01T10:00:00Z".
 std::string FormatTime(std::chrono::system_clock::time_point t);
