@@ -44,6 +44,11 @@ Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::strin
       return DataLossError(where + ": malformed record key \"" + PrintableKey(key) + "\"");
     }
     if (seq != expect) {
+      // LevelDB's iterator steps over a block it could not read and keeps the error for
+      // status(): the gap is then that block, and its error says more than the gap does.
+      if (!it->status().ok()) {
+        return FromLevelDb(it->status(), where + " after seq " + std::to_string(expect - 1));
+      }
       return DataLossError(where + ": seq " + std::to_string(expect) +
                            " is missing (the next record is seq " + std::to_string(seq) + ")");
     }

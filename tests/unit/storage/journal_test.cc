@@ -1,0 +1,454 @@
+// The LevelDB journal through its interface: opening, appending, reading, caps, group commit,
+// definitions, the epoch, retention.
+#include "storage/journal.h"
+
+#include <gtest/gtest.h>
+#include <leveldb/db.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "storage/keys.h"
+#include "tests/unit/storage/test_util.h"
+
+namespace brfed::storage {
+namespace {
+
+using testing::AttemptStarted;
+using testing::Finished;
+using testing::ScratchDir;
+using testing::Started;
+using testing::T;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalOptions Options() {
+    JournalOptions o;
+    o.dir = dir_.Sub("journal");
+    return o;
+  }
+  std::unique_ptr<LevelDbJournal> Open(const JournalOptions& o) {
+    Result<std::unique_ptr<LevelDbJournal>> j = OpenLevelDbJournal(o);
+    EXPECT_TRUE(j.ok()) << j.status().ToString();
+    return j.ok() ? std::move(j).value() : nullptr;
+  }
+  std::unique_ptr<LevelDbJournal> Open() { return Open(Options()); }
+
+  // Appends `events` of `run` one call each, expecting success.
+  void AppendAll(Journal* j, const std::string& run, const std::vector<Event>& events) {
+    for (const Event& e : events) {
+      Status s = j->Append({{run, e}});
+      ASSERT_TRUE(s.ok()) << run << " seq " << e.seq << ": " << s.ToString();
+    }
+  }
+
+  ScratchDir dir_;
+};
+
+TEST_F(JournalTest, OpenCreatesDirectoryWithMode0700) {
+  JournalOptions o = Options();
+  o.dir = dir_.Sub("a/b/journal");
+  auto j = Open(o);
+  ASSERT_NE(j, nullptr);
+  for (std::string d : {dir_.Sub("a"), dir_.Sub("a/b"), o.dir}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  }
+}
+
+TEST_F(JournalTest, OpenTightensAWideDirectory) {
+  JournalOptions o = Options();
+  ASSERT_EQ(::mkdir(o.dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(o.dir.c_str(), 0755), 0);
+  auto j = Open(o);
+  ASSERT_NE(j, nullptr);
+  struct stat st {};
+  ASSERT_EQ(::stat(o.dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(JournalTest, OpenRefusesBadPlaces) {
+  std::ofstream(dir_.Sub("file")) << "x";
+  struct Case {
+    const char* name;
+    std::string dir;
+    bool create;
+    StatusCode code;
+    const char* message;
+  } cases[] = {
+      {"empty", "", true, StatusCode::kInvalidArgument, "no directory"},
+      {"a file", dir_.Sub("file"), true, StatusCode::kFailedPrecondition, "not a directory"},
+      {"absent, no create", dir_.Sub("absent"), false, StatusCode::kNotFound, "does not exist"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    JournalOptions o;
+    o.dir = c.dir;
+    o.create_if_missing = c.create;
+    Result<std::unique_ptr<Journal>> j = OpenJournal(o);
+    ASSERT_FALSE(j.ok());
+    EXPECT_EQ(j.status().code(), c.code) << j.status().ToString();
+    EXPECT_NE(j.status().message().find(c.message), std::string::npos) << j.status().ToString();
+  }
+
+  // An existing empty directory holds no journal.
+  JournalOptions o = Options();
+  ASSERT_EQ(::mkdir(o.dir.c_str(), 0700), 0);
+  o.create_if_missing = false;
+  Result<std::unique_ptr<Journal>> j = OpenJournal(o);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(j.status().message().find("holds no journal"), std::string::npos);
+}
+
+TEST_F(JournalTest, SecondOpenIsRefusedClearly) {
+  auto j = Open();
+  ASSERT_NE(j, nullptr);
+  Result<std::unique_ptr<Journal>> second = OpenJournal(Options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            "journal " + Options().dir + " is in use by another process");
+}
+
+TEST_F(JournalTest, OpenRefusesOtherDatabasesAndNewerFormats) {
+  struct Case {
+    const char* name;
+    const char* key;
+    const char* value;
+    StatusCode code;
+    const char* message;
+  } cases[] = {
+      {"not a journal", "hello", "world", StatusCode::kFailedPrecondition, "not a brfed journal"},
+      {"newer format", "m/format", "2", StatusCode::kFailedPrecondition, "has format 2"},
+      {"bad format", "m/format", "one", StatusCode::kDataLoss, "not a version number"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ScratchDir scratch;
+    {
+      leveldb::Options lo;
+      lo.create_if_missing = true;
+      leveldb::DB* db = nullptr;
+      ASSERT_TRUE(leveldb::DB::Open(lo, scratch.path(), &db).ok());
+      ASSERT_TRUE(db->Put(leveldb::WriteOptions(), c.key, c.value).ok());
+      delete db;
+    }
+    JournalOptions o;
+    o.dir = scratch.path();
+    Result<std::unique_ptr<Journal>> j = OpenJournal(o);
+    ASSERT_FALSE(j.ok());
+    EXPECT_EQ(j.status().code(), c.code) << j.status().ToString();
+    EXPECT_NE(j.status().message().find(c.message), std::string::npos) << j.status().ToString();
+  }
+}
+
+TEST_F(JournalTest, AppendedEventsReadBackInOrder) {
+  auto j = Open();
+  std::vector<Event> events = {Started(), AttemptStarted(2, "a"), AttemptStarted(3, "b")};
+  AppendAll(j.get(), "run-1", events);
+  Result<std::vector<Event>> got = j->ReadRun("run-1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, events);
+
+  Result<std::vector<Event>> until = j->ReadRun("run-1", 2);
+  ASSERT_TRUE(until.ok());
+  EXPECT_EQ(*until, std::vector<Event>(events.begin(), events.begin() + 2));
+
+  EXPECT_EQ(j->ReadRun("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(j->ReadRun("a/b").status().code(), StatusCode::kInvalidArgument);
+
+  // Everything survives a reopen.
+  j.reset();
+  j = Open();
+  got = j->ReadRun("run-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, events);
+}
+
+TEST_F(JournalTest, SeqRulesAreEnforced) {
+  auto j = Open();
+  AppendAll(j.get(), "r", {Started(), AttemptStarted(2)});
+  struct Case {
+    const char* name;
+    std::string run;
+    Event event;
+    StatusCode code;
+    const char* message;
+  } cases[] = {
+      {"gap", "r", AttemptStarted(4), StatusCode::kFailedPrecondition, "expected seq 3"},
+      {"duplicate", "r", AttemptStarted(2), StatusCode::kFailedPrecondition, "expected seq 3"},
+      {"second start", "r", [] {
+         Event e = Started();
+         e.seq = 3;
+         return e;
+       }(),
+       StatusCode::kFailedPrecondition, "RunStarted must be the run's first record"},
+      {"restart", "r", Started(), StatusCode::kFailedPrecondition, "expected seq 3"},
+      {"new run not started", "fresh", AttemptStarted(1), StatusCode::kFailedPrecondition,
+       "first record must be RunStarted"},
+      {"new run at seq 2", "fresh", AttemptStarted(2), StatusCode::kFailedPrecondition,
+       "expected seq 1"},
+      {"bad run id", "x/y", Started(), StatusCode::kInvalidArgument, "contains '/'"},
+      {"bad event", "r", [] {
+         Event e = AttemptStarted(3);
+         e.code = static_cast<StatusCode>(99);
+         return e;
+       }(),
+       StatusCode::kInvalidArgument, "status code 99"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Status s = j->Append({{c.run, c.event}});
+    EXPECT_EQ(s.code(), c.code) << s.ToString();
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.ToString();
+  }
+  // None of the refusals moved anything: seq 3 is still next.
+  EXPECT_TRUE(j->Append({{"r", AttemptStarted(3)}}).ok());
+}
+
+TEST_F(JournalTest, SeqsContinueAfterReopenAndFinishedRunsStayClosed) {
+  {
+    auto j = Open();
+    AppendAll(j.get(), "open", {Started(), AttemptStarted(2)});
+    AppendAll(j.get(), "done", {Started(), Finished(2)});
+  }
+  auto j = Open();
+  EXPECT_EQ(j->Append({{"open", AttemptStarted(2)}}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(j->Append({{"open", Started()}}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(j->Append({{"open", AttemptStarted(3)}}).ok());
+  Status s = j->Append({{"done", AttemptStarted(3)}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("the run is finished"), std::string::npos) << s.ToString();
+  s = j->Append({{"done", Started()}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+}
+
+TEST_F(JournalTest, MultiEntryAppendIsAllOrNothing) {
+  auto j = Open();
+  Status s = j->Append({{"a", Started()}, {"b", Started()}, {"a", AttemptStarted(3)}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(j->ReadRun("a").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(j->ReadRun("b").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(j->Append({{"a", Started()}, {"b", Started()}, {"a", AttemptStarted(2)}}).ok());
+  EXPECT_EQ(j->ReadRun("a")->size(), 2u);
+  EXPECT_EQ(j->ReadRun("b")->size(), 1u);
+}
+
+TEST_F(JournalTest, PerRunRecordCapLeavesRoomToFinish) {
+  JournalOptions o = Options();
+  o.max_records_per_run = 3;
+  auto j = Open(o);
+  AppendAll(j.get(), "r", {Started(), AttemptStarted(2), AttemptStarted(3)});
+  Status s = j->Append({{"r", AttemptStarted(4)}});
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("cap of 3 records"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(j->Append({{"r", Finished(4)}}).ok());
+  EXPECT_EQ(j->ReadRun("r")->size(), 4u);
+}
+
+TEST_F(JournalTest, RecordSizeCap) {
+  JournalOptions o = Options();
+  o.max_record_bytes = 200;
+  auto j = Open(o);
+  ASSERT_TRUE(j->Append({{"r", Started()}}).ok());
+  Event big = AttemptStarted(2);
+  big.message = std::string(300, 'x');
+  Status s = j->Append({{"r", big}});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("over the cap of 200"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(j->Append({{"r", AttemptStarted(2)}}).ok());
+}
+
+TEST_F(JournalTest, CallbacksRunOnTheCommitterThreadEvenForRefusals) {
+  auto j = Open();
+  for (Event e : {Started(), AttemptStarted(5)}) {  // one accepted, one refused
+    std::promise<std::pair<std::thread::id, Status>> p;
+    j->AppendAsync({{"r", e}}, [&p](Status s) { p.set_value({std::this_thread::get_id(), s}); });
+    auto [id, s] = p.get_future().get();
+    EXPECT_NE(id, std::this_thread::get_id());
+    EXPECT_EQ(s.ok(), e.seq == 1) << s.ToString();
+  }
+}
+
+TEST_F(JournalTest, AppendFromACallbackIsRefusedAndAppendAsyncWorks) {
+  auto j = Open();
+  std::promise<Status> sync_result, async_result;
+  j->AppendAsync({{"r", Started()}}, [&](Status s) {
+    ASSERT_TRUE(s.ok());
+    sync_result.set_value(j->Append({{"r", AttemptStarted(2)}}));
+    j->AppendAsync({{"r", AttemptStarted(2)}}, [&](Status s2) { async_result.set_value(s2); });
+  });
+  EXPECT_EQ(sync_result.get_future().get().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(async_result.get_future().get().ok());
+}
+
+TEST_F(JournalTest, QueuedAppendsShareOneBatch) {
+  auto j = Open();
+  // Hold the committer inside the first callback while 100 more appends queue up.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, release = false;
+  j->AppendAsync({{"gate", Started()}}, [&](Status) {
+    std::unique_lock<std::mutex> l(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return entered; });
+  }
+  std::atomic<int> ok{0};
+  std::promise<void> all;
+  for (int i = 0; i < 100; ++i) {
+    j->AppendAsync({{"run-" + std::to_string(i), Started()}}, [&](Status s) {
+      if (s.ok() && ++ok == 100) all.set_value();
+    });
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  all.get_future().get();
+  JournalStats st = j->stats();
+  EXPECT_EQ(st.records, 101u);
+  EXPECT_EQ(st.batches, 2u);
+  EXPECT_EQ(j->AppendLatency().count, 101u);
+  EXPECT_EQ(j->BatchLatency().count, 2u);
+  EXPECT_GE(j->AppendLatency().p99_nanos, j->AppendLatency().p50_nanos);
+}
+
+TEST_F(JournalTest, ConcurrentAppendersKeepPerRunOrder) {
+  auto j = Open();
+  constexpr int kThreads = 8, kRunsPerThread = 5, kRecords = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Each thread drives its runs with pipelined async appends, then waits for all of them.
+      std::vector<std::future<Status>> results;
+      for (int seq = 1; seq <= kRecords; ++seq) {
+        for (int r = 0; r < kRunsPerThread; ++r) {
+          std::string run = "t" + std::to_string(t) + "-r" + std::to_string(r);
+          Event e = seq == 1 ? Started() : AttemptStarted(seq, "s" + std::to_string(seq));
+          auto p = std::make_shared<std::promise<Status>>();
+          results.push_back(p->get_future());
+          j->AppendAsync({{run, e}}, [p](Status s) { p->set_value(s); });
+        }
+      }
+      for (auto& f : results) {
+        if (!f.get().ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(j->stats().records, uint64_t{kThreads * kRunsPerThread * kRecords});
+  EXPECT_LE(j->stats().batches, j->stats().records);
+  j.reset();
+  j = Open();  // durable, not merely cached
+  Result<std::vector<Journal::RunRecords>> all = j->ReadActiveRuns();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), size_t{kThreads * kRunsPerThread});
+  for (const auto& rr : *all) {
+    ASSERT_EQ(rr.events.size(), size_t{kRecords}) << rr.run_id;
+    for (int i = 0; i < kRecords; ++i) {
+      EXPECT_EQ(rr.events[i].seq, uint64_t(i + 1));
+      if (i > 0) {
+        EXPECT_EQ(rr.events[i].step_id, "s" + std::to_string(i + 1));
+      }
+    }
+  }
+}
+
+TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
+  auto j = Open();
+  ASSERT_TRUE(j->PutDefinition("h1", "text").ok());
+  // "a" is a prefix of the other ids: record order differs from id order.
+  for (const char* run : {"a", "a-b", "a.c", "b"}) AppendAll(j.get(), run, {Started()});
+  AppendAll(j.get(), "a-b", {AttemptStarted(2)});
+  AppendAll(j.get(), "a.c", {Finished(2)});
+  EXPECT_EQ(*j->ActiveRuns(), (std::vector<std::string>{"a", "a-b", "b"}));
+  EXPECT_EQ(*j->ListRuns(), (std::vector<std::string>{"a", "a-b", "a.c", "b"}));
+  Result<std::vector<Journal::RunRecords>> active = j->ReadActiveRuns();
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  ASSERT_EQ(active->size(), 3u);
+  EXPECT_EQ((*active)[0].run_id, "a");
+  EXPECT_EQ((*active)[0].events.size(), 1u);
+  EXPECT_EQ((*active)[1].run_id, "a-b");
+  EXPECT_EQ((*active)[1].events.size(), 2u);
+  EXPECT_EQ((*active)[2].run_id, "b");
+  Result<std::vector<Journal::Problem>> problems = j->Verify();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_F(JournalTest, Definitions) {
+  auto j = Open();
+  EXPECT_EQ(j->GetDefinition("h").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(j->PutDefinition("h", "name: x\n").ok());
+  ASSERT_TRUE(j->PutDefinition("h", "name: x\n").ok());  // idempotent
+  EXPECT_EQ(j->PutDefinition("h", "name: y\n").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(j->PutDefinition("", "x").code(), StatusCode::kInvalidArgument);
+  j.reset();
+  j = Open();
+  EXPECT_EQ(*j->GetDefinition("h"), "name: x\n");
+}
+
+TEST_F(JournalTest, LeaderEpochOnlyMovesForward) {
+  auto j = Open();
+  EXPECT_EQ(*j->LeaderEpoch(), 0u);
+  ASSERT_TRUE(j->SetLeaderEpoch(5).ok());
+  ASSERT_TRUE(j->SetLeaderEpoch(5).ok());
+  EXPECT_EQ(j->SetLeaderEpoch(4).code(), StatusCode::kFailedPrecondition);
+  j.reset();
+  j = Open();
+  EXPECT_EQ(*j->LeaderEpoch(), 5u);
+}
+
+TEST_F(JournalTest, GarbageCollectionDeletesFinishedRunsAfterRetention) {
+  JournalOptions o = Options();
+  o.retention = std::chrono::hours(1);
+  auto j = Open(o);
+  ASSERT_TRUE(j->PutDefinition("h1", "text").ok());
+  AppendAll(j.get(), "old", {Started("h1", 0), Finished(2, 1000)});
+  AppendAll(j.get(), "new", {Started("h1", 0), Finished(2, 60'000)});
+  AppendAll(j.get(), "running", {Started("h1", 0), AttemptStarted(2)});
+
+  struct Step {
+    int64_t now_ms;
+    int deleted;
+    std::vector<std::string> left;
+  } steps[] = {
+      {1000 + 3'599'999, 0, {"new", "old", "running"}},
+      {1000 + 3'600'000, 1, {"new", "running"}},
+      {1000 + 3'600'000, 0, {"new", "running"}},
+      {99'000'000, 1, {"running"}},
+  };
+  for (const Step& s : steps) {
+    SCOPED_TRACE(s.now_ms);
+    Result<int> n = j->CollectGarbage(T(s.now_ms));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, s.deleted);
+    EXPECT_EQ(*j->ListRuns(), s.left);
+  }
+  EXPECT_EQ(j->ReadRun("old").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(j->ReadRun("running")->size(), 2u);
+  EXPECT_EQ(*j->GetDefinition("h1"), "text");  // definitions are kept
+  EXPECT_TRUE(j->Verify()->empty());
+  // A collected run's id may be used again.
+  AppendAll(j.get(), "old", {Started("h1", 0)});
+}
+
+TEST_F(JournalTest, EmptyAppendSucceeds) { EXPECT_TRUE(Open()->Append({}).ok()); }
+
+}  // namespace
+}  // namespace brfed::storage

@@ -1,0 +1,222 @@
+#include "storage/record_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "storage/journal.pb.h"
+
+namespace brfed::storage {
+namespace {
+
+Event Base(EventType type, uint64_t seq) {
+  Event e;
+  e.type = type;
+  e.seq = seq;
+  e.time = FromUnixMillis(1'700'000'123'456);
+  return e;
+}
+
+TEST(RecordCodecTest, EveryEventTypeRoundTrips) {
+  std::vector<Event> cases;
+  {
+    Event e = Base(EventType::kRunStarted, 1);
+    e.workflow_name = "volume-backup";
+    e.definition_hash = "sha256:0123abcd";
+    e.params = Value::Map{{"clusters", Value::List{"k8s-1", "k8s-2"}},
+                          {"template", Value::Map{{"ratio", 0.5}, {"n", -3}, {"x", Value()}}}};
+    e.seed = 0xfedcba9876543210ULL;
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kAttemptStarted, 2);
+    e.step_id = "snapshot";
+    e.item_index = 2;
+    e.attempt = 3;
+    e.idempotency_key = "uid:snapshot:2";
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kAttemptSucceeded, 3);
+    e.step_id = "initialize";
+    e.item_index = -1;
+    e.attempt = 1;
+    e.outputs = Value::Map{{"commitTs", int64_t{443322110099887766}}, {"ok", true}};
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kAttemptFailed, 4);
+    e.step_id = "rbac-check";
+    e.item_index = 0;
+    e.attempt = 10;
+    e.code = StatusCode::kUnavailable;
+    e.retryable = true;
+    e.message = "k8s-1: 503 Service Unavailable";
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kAttemptTimedOut, 5);
+    e.step_id = "snapshot";
+    e.item_index = 1;
+    e.attempt = 2;
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kObserved, 6);
+    e.step_id = "snapshot";
+    e.item_index = 1;
+    e.attempt = 2;
+    e.message = "phase VolumeBackupSnapshotsCreated";
+    cases.push_back(e);
+  }
+  {
+    Event e = Base(EventType::kCancelRequested, 7);
+    e.message = "deleted by user";
+    cases.push_back(e);
+  }
+  for (RunState s : {RunState::kSucceeded, RunState::kFailed, RunState::kCancelled}) {
+    Event e = Base(EventType::kRunFinished, 8);
+    e.final_state = s;
+    e.message = s == RunState::kFailed ? "step snapshot[1]: DEADLINE_EXCEEDED: timed out" : "";
+    cases.push_back(e);
+  }
+  {
+    // Every field set at once, with bytes that are not UTF-8 and a negative time.
+    Event e = Base(EventType::kAttemptFailed, 9);
+    e.time = FromUnixMillis(-5);
+    e.workflow_name = std::string("w\0f", 3);
+    e.definition_hash = "\xff\xfe";
+    e.params = Value::List{1, 2.25, "x", Value::List{}, Value::Map{}};
+    e.seed = 1;
+    e.step_id = "s\x80";
+    e.item_index = std::numeric_limits<int32_t>::max();
+    e.attempt = std::numeric_limits<int32_t>::min();
+    e.idempotency_key = "k";
+    e.outputs = "just a string";
+    e.code = StatusCode::kUnauthenticated;
+    e.retryable = true;
+    e.message = std::string("bad \xc3\x28 utf-8\n", 14);
+    e.final_state = RunState::kFinalizing;
+    cases.push_back(e);
+  }
+
+  for (const Event& e : cases) {
+    SCOPED_TRACE(testing::Message() << "type " << static_cast<int>(e.type) << " seq " << e.seq);
+    std::string bytes;
+    ASSERT_TRUE(EncodeRecord(e, &bytes).ok());
+    Result<Event> back = DecodeRecord(bytes);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, e);
+    RecordDecoder decoder;
+    Event again;
+    ASSERT_TRUE(decoder.Decode(bytes, &again).ok());
+    EXPECT_EQ(again, e);
+  }
+}
+
+TEST(RecordCodecTest, EncodeRefusesWhatCannotBeReadBack) {
+  auto nested = [](int levels) {
+    Value v = 1;
+    for (int i = 1; i < levels; ++i) v = Value::List{v};
+    return v;
+  };
+  struct Case {
+    const char* name;
+    Event event;
+    const char* message;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* name, auto mutate, const char* message) {
+    Event e = Base(EventType::kAttemptSucceeded, 3);
+    mutate(e);
+    cases.push_back({name, e, message});
+  };
+  add("seq 0", [](Event& e) { e.seq = 0; }, "seq 0");
+  add("unknown type", [](Event& e) { e.type = static_cast<EventType>(9); }, "unknown event type 9");
+  add("unknown code", [](Event& e) { e.code = static_cast<StatusCode>(17); }, "status code 17");
+  add("unknown state", [](Event& e) { e.final_state = static_cast<RunState>(0); }, "run state 0");
+  add("finished but running",
+      [](Event& e) {
+        e.type = EventType::kRunFinished;
+        e.final_state = RunState::kFinalizing;
+      },
+      "unfinished state");
+  add("NaN", [](Event& e) { e.outputs = Value::Map{{"x", std::nan("")}}; }, "outputs: NaN");
+  add("infinity",
+      [](Event& e) { e.params = Value::List{std::numeric_limits<double>::infinity()}; },
+      "params: NaN or infinite");
+  add("too deep", [&](Event& e) { e.outputs = nested(kMaxValueNesting + 1); }, "nested deeper");
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string bytes;
+    Status s = EncodeRecord(c.event, &bytes);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.ToString();
+  }
+
+  // The deepest value allowed is read back intact.
+  Event deep = Base(EventType::kAttemptSucceeded, 3);
+  deep.outputs = nested(kMaxValueNesting);
+  std::string bytes;
+  ASSERT_TRUE(EncodeRecord(deep, &bytes).ok());
+  Result<Event> back = DecodeRecord(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, deep);
+}
+
+TEST(RecordCodecTest, DecodeReportsGarbageAsDataLoss) {
+  std::string valid;
+  ASSERT_TRUE(EncodeRecord(Base(EventType::kObserved, 4), &valid).ok());
+  auto record = [](auto mutate) {
+    Record r;
+    r.set_type(ATTEMPT_STARTED);
+    r.set_seq(2);
+    r.set_final_state(1);
+    mutate(r);
+    return r.SerializeAsString();
+  };
+  struct Case {
+    const char* name;
+    std::string bytes;
+    const char* message;
+  } cases[] = {
+      {"empty", "", "unknown type 0"},
+      {"not protobuf", "\xff\xff\xff\xff\xff", "not a valid protobuf"},
+      {"truncated", valid.substr(0, valid.size() - 1), "not a valid protobuf"},
+      {"type 0", record([](Record& r) { r.set_type(RECORD_TYPE_UNSPECIFIED); }), "unknown type 0"},
+      {"type 99", record([](Record& r) { r.set_type(static_cast<RecordType>(99)); }),
+       "unknown type 99"},
+      {"seq 0", record([](Record& r) { r.set_seq(0); }), "seq 0"},
+      {"code -1", record([](Record& r) { r.set_code(-1); }), "status code -1"},
+      {"state 0", record([](Record& r) { r.set_final_state(0); }), "run state 0"},
+      {"finished running", record([](Record& r) {
+         r.set_type(RUN_FINISHED);
+         r.set_final_state(2);
+       }),
+       "unfinished state"},
+      {"bad params json", record([](Record& r) { r.set_params_json("{\"a\":"); }), "params: json"},
+      {"bad outputs json", record([](Record& r) { r.set_outputs_json("[1,]"); }), "outputs: json"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Event> r = DecodeRecord(c.bytes);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().ToString();
+  }
+}
+
+TEST(RecordCodecTest, NullValuesCostNoBytes) {
+  Event e = Base(EventType::kAttemptTimedOut, 5);
+  std::string bytes;
+  ASSERT_TRUE(EncodeRecord(e, &bytes).ok());
+  Record r;
+  ASSERT_TRUE(r.ParseFromString(bytes));
+  EXPECT_TRUE(r.params_json().empty());
+  EXPECT_TRUE(r.outputs_json().empty());
+}
+
+}  // namespace
+}  // namespace brfed::storage
