@@ -28,7 +28,14 @@ bool IsDataPlane(const std::string& role) { return role == "data-plane" || role 
 Result<std::unique_ptr<Controller>> Attach(ClusterContext& cluster,
                                            std::shared_ptr<SimCloud> cloud) {
   if (!IsDataPlane(cluster.role())) return std::unique_ptr<Controller>();
+  // Defaults from the top-level `operator:` mapping, then the cluster's (role defaults are
+  // already merged into it).
   OperatorOptions behaviour;
+  const nlohmann::json& global = cluster.global_config();
+  if (global.is_object() && global.contains("operator")) {
+    Status s = MergeOperatorOptions(global["operator"], &behaviour);
+    if (!s.ok()) return s.WithContext("kube-sim config");
+  }
   const nlohmann::json& config = cluster.config();
   if (config.is_object() && config.contains("operator")) {
     Status s = MergeOperatorOptions(config["operator"], &behaviour);
