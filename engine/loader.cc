@@ -1,0 +1,766 @@
+// LoadWorkflow (brfed/workflow.h): YAML -> Workflow, with every problem reported as
+// "FILE:LINE:COL: reason" in one pass.
+//
+// Three phases: (1) the YAML text becomes a tree of positioned nodes (loader_yaml.cc);
+// (2) each section is read into the model, checking keys, types, durations, actions and their
+// `with` keys; (3) the cross-references are checked: ids, needs, cycles, `if: started(...)` and
+// every $(...) reference.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/sha256.h"
+#include "brfed/workflow.h"
+#include "engine/expr.h"
+#include "engine/loader_yaml.h"
+
+namespace brfed {
+namespace {
+
+using internal::YamlEntry;
+using internal::YamlNode;
+
+constexpr size_t kMaxSteps = 1000;
+constexpr int64_t kMaxRetryLimit = 1000000;
+constexpr double kMaxRetryFactor = 100;
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+bool IsName(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsNameChar);
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string At(SourcePos p) { return std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+std::string JoinList(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : ", ") + names[i];
+  return out;
+}
+
+const char* const kParamTypeNames[] = {"string", "int", "bool", "double", "list", "object", "any"};
+
+std::optional<ParamType> ParseParamType(std::string_view s) {
+  for (size_t i = 0; i < std::size(kParamTypeNames); ++i) {
+    if (s == kParamTypeNames[i]) return static_cast<ParamType>(i);
+  }
+  return std::nullopt;
+}
+std::string_view ParamTypeName(ParamType t) { return kParamTypeNames[static_cast<size_t>(t)]; }
+
+// Whether `v` fits a param of type `t`; an int default of a double param becomes a double.
+bool FitParamType(ParamType t, Value* v) {
+  switch (t) {
+    case ParamType::kString:
+      return v->is_string();
+    case ParamType::kInt:
+      return v->is_int();
+    case ParamType::kBool:
+      return v->is_bool();
+    case ParamType::kDouble:
+      if (v->is_int()) *v = Value(v->as_double());
+      return v->is_double();
+    case ParamType::kList:
+      return v->is_list();
+    case ParamType::kObject:
+      return v->is_map();
+    case ParamType::kAny:
+      return true;
+  }
+  return false;
+}
+
+// A $(...) reference found in a step, with where it was written.
+struct RefUse {
+  RefPath path;
+  SourcePos pos;
+  bool in_for_each = false;
+};
+
+// What phase 2 learned about one step, for phase 3.
+struct StepInfo {
+  StepDef def;
+  SourcePos map_pos;
+  bool has_id = false;
+  std::vector<std::pair<std::string, SourcePos>> needs;
+  std::vector<RefUse> refs;
+  std::string started;  // `if: started(X)`: X
+  SourcePos if_pos;
+  const RefUse* for_each_ref = nullptr;  // set in phase 3 from refs
+};
+
+class Loader {
+ public:
+  Loader(const ActionCatalog& actions, std::vector<Diagnostic>* diags)
+      : actions_(actions), diags_(diags) {}
+
+  void Load(const YamlNode& root, Workflow* wf) {
+    if (root.kind != YamlNode::Kind::kMap) {
+      Error(root.pos, "a workflow must be a map with \"name\" and \"steps\", not a " +
+                          std::string(root.TypeName()));
+      return;
+    }
+    CheckKeys(root, "workflow", {"name", "params", "steps", "finally"});
+    wf->name = RequiredString(root, "name", "workflow");
+    if (const YamlNode* params = root.Find("params")) ReadParams(*params, wf);
+
+    const YamlNode* steps = root.Find("steps");
+    if (steps == nullptr) {
+      Error(root.pos, "workflow is missing required key \"steps\"");
+    } else if (ExpectList(*steps, "steps")) {
+      if (steps->items.empty()) Error(steps->pos, "\"steps\" must not be empty");
+      for (const YamlNode& n : steps->items) ReadStep(n, /*is_finally=*/false);
+    }
+    if (const YamlNode* fin = root.Find("finally")) {
+      if (ExpectList(*fin, "finally")) {
+        for (const YamlNode& n : fin->items) ReadStep(n, /*is_finally=*/true);
+      }
+    }
+    if (steps_.size() > kMaxSteps) {
+      Error(root.pos, "too many steps: " + std::to_string(steps_.size()) + " (max " +
+                          std::to_string(kMaxSteps) + ")");
+      return;
+    }
+    CheckGraph();
+    for (StepInfo& s : steps_) {
+      (s.def.is_finally ? wf->finally_steps : wf->steps).push_back(std::move(s.def));
+    }
+  }
+
+ private:
+  void Error(SourcePos pos, std::string reason) {
+    diags_->push_back(Diagnostic{"", pos, std::move(reason)});
+  }
+
+  // Reports the keys of `map` that are not in `allowed`.
+  void CheckKeys(const YamlNode& map, std::string_view what,
+                 const std::vector<std::string>& allowed) {
+    for (const YamlEntry& e : map.entries) {
+      if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end()) {
+        Error(e.key_pos, "unknown key " + Quote(e.key) + " in " + std::string(what) +
+                             "; expected one of: " + JoinList(allowed));
+      }
+    }
+  }
+
+  bool ExpectList(const YamlNode& n, std::string_view key) {
+    if (n.kind == YamlNode::Kind::kList) return true;
+    Error(n.pos, Quote(key) + " must be a list, not a " + std::string(n.TypeName()));
+    return false;
+  }
+
+  // The string at `key` of `map`; reports a missing key or a wrong type.
+  std::string RequiredString(const YamlNode& map, std::string_view key, std::string_view what) {
+    const YamlNode* n = map.Find(key);
+    if (n == nullptr) {
+      Error(map.pos, std::string(what) + " is missing required key " + Quote(key));
+      return "";
+    }
+    if (!n->scalar.is_string() || n->kind != YamlNode::Kind::kScalar) {
+      Error(n->pos, Quote(key) + " must be a string, not a " + std::string(n->TypeName()));
+      return "";
+    }
+    if (n->scalar.as_string().empty()) {
+      Error(n->pos, Quote(key) + " must not be empty");
+      return "";
+    }
+    return n->scalar.as_string();
+  }
+
+  // A duration at `key`; nullopt (after reporting) when absent or bad.
+  std::optional<std::chrono::milliseconds> ReadDuration(const YamlNode& map, std::string_view key,
+                                                        std::string_view example) {
+    const YamlNode* n = map.Find(key);
+    if (n == nullptr) return std::nullopt;
+    if (n->kind != YamlNode::Kind::kScalar || !n->scalar.is_string()) {
+      Error(n->pos, Quote(key) + " must be a duration such as \"" + std::string(example) +
+                        "\", not a " + std::string(n->TypeName()));
+      return std::nullopt;
+    }
+    Result<std::chrono::milliseconds> d = ParseDuration(n->scalar.as_string());
+    if (!d.ok()) {
+      Error(n->pos, std::string(key) + ": " + d.status().message());
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  // ---- params ----
+
+  void ReadParams(const YamlNode& params, Workflow* wf) {
+    if (!ExpectList(params, "params")) return;
+    for (const YamlNode& entry : params.items) {
+      if (entry.kind != YamlNode::Kind::kMap) {
+        Error(entry.pos, "params entries must be maps, not a " + std::string(entry.TypeName()));
+        continue;
+      }
+      CheckKeys(entry, "params entry", {"name", "type", "required", "default"});
+      ParamDef p;
+      p.pos = entry.pos;
+      p.name = RequiredString(entry, "name", "params entry");
+      bool name_ok = !p.name.empty();
+      if (name_ok) {
+        p.pos = entry.Find("name")->pos;
+        if (!IsName(p.name)) {
+          Error(p.pos, "bad param name " + Quote(p.name) + ": use letters, digits, '_' and '-'");
+          name_ok = false;
+        }
+      }
+      bool type_ok = true;
+      if (const YamlNode* t = entry.Find("type")) {
+        std::optional<ParamType> type;
+        if (t->kind == YamlNode::Kind::kScalar && t->scalar.is_string()) {
+          type = ParseParamType(t->scalar.as_string());
+        }
+        if (type) {
+          p.type = *type;
+        } else {
+          Error(t->pos, "unknown param type " + Quote(t->text) +
+                            "; expected string, int, bool, double, list, object or any");
+          type_ok = false;
+        }
+      }
+      if (const YamlNode* r = entry.Find("required")) {
+        if (r->scalar.is_bool() && r->kind == YamlNode::Kind::kScalar) {
+          p.required = r->scalar.as_bool();
+        } else {
+          Error(r->pos, "\"required\" must be a bool, not a " + std::string(r->TypeName()));
+        }
+      }
+      if (const YamlNode* d = entry.Find("default")) {
+        Value v = d->ToValue();
+        if (type_ok && !FitParamType(p.type, &v)) {
+          Error(d->pos, "default of param " + Quote(p.name) + " must be of type " +
+                            std::string(ParamTypeName(p.type)) + ", not " +
+                            std::string(d->TypeName()));
+        } else {
+          p.default_value = std::move(v);
+        }
+      }
+      if (!name_ok) continue;
+      auto [it, inserted] = params_.emplace(p.name, p);
+      if (!inserted) {
+        Error(p.pos, "duplicate param " + Quote(p.name) + " (first at " + At(it->second.pos) + ")");
+        continue;
+      }
+      wf->params.push_back(std::move(p));
+    }
+  }
+
+  // ---- steps, phase 2 ----
+
+  void ReadStep(const YamlNode& n, bool is_finally) {
+    std::string_view what = is_finally ? "finally step" : "step";
+    if (n.kind != YamlNode::Kind::kMap) {
+      Error(n.pos, std::string(is_finally ? "finally" : "steps") + " entries must be maps, not a " +
+                       std::string(n.TypeName()));
+      return;
+    }
+    StepInfo s;
+    s.map_pos = n.pos;
+    s.def.is_finally = is_finally;
+    s.def.pos = n.pos;
+    std::vector<std::string> allowed = {"id",   "action", "needs",  "forEach",
+                                        "with", "retry",  "timeout"};
+    if (is_finally) allowed.push_back("if");
+    for (const YamlEntry& e : n.entries) {
+      if (e.key == "if" && !is_finally) {
+        Error(e.key_pos, "\"if\" is only allowed on finally steps");
+      } else if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end()) {
+        Error(e.key_pos, "unknown key " + Quote(e.key) + " in " + std::string(what) +
+                             "; expected one of: " + JoinList(allowed));
+      }
+    }
+
+    s.def.id = RequiredString(n, "id", what);
+    if (!s.def.id.empty()) {
+      s.def.pos = n.Find("id")->pos;
+      if (IsName(s.def.id)) {
+        s.has_id = true;
+      } else {
+        Error(s.def.pos, "bad step id " + Quote(s.def.id) + ": use letters, digits, '_' and '-'");
+      }
+    }
+
+    s.def.action = RequiredString(n, "action", what);
+    const ActionSpec* spec = nullptr;
+    if (!s.def.action.empty()) {
+      spec = actions_.FindAction(s.def.action);
+      if (spec == nullptr) Error(n.Find("action")->pos, "unknown action " + Quote(s.def.action));
+    }
+
+    if (const YamlNode* needs = n.Find("needs")) ReadNeeds(*needs, &s);
+
+    if (const YamlNode* fe = n.Find("forEach")) ReadForEach(*fe, &s);
+
+    if (const YamlNode* with = n.Find("with")) {
+      if (with->kind != YamlNode::Kind::kMap) {
+        Error(with->pos, "\"with\" must be a map, not a " + std::string(with->TypeName()));
+      } else {
+        s.def.with = with->ToValue();
+        CollectRefUses(*with, /*in_for_each=*/false, &s.refs);
+      }
+    }
+    if (spec != nullptr) CheckWith(*spec, n, &s);
+
+    if (const YamlNode* retry = n.Find("retry")) ReadRetry(*retry, &s.def.retry);
+
+    if (auto t = ReadDuration(n, "timeout", "30s")) {
+      if (t->count() <= 0) {
+        Error(n.Find("timeout")->pos, "timeout must be greater than 0");
+      } else {
+        s.def.timeout = *t;
+      }
+    }
+
+    if (is_finally) {
+      if (const YamlNode* cond = n.Find("if")) ReadCondition(*cond, &s);
+    }
+    steps_.push_back(std::move(s));
+  }
+
+  void ReadNeeds(const YamlNode& needs, StepInfo* s) {
+    if (needs.kind != YamlNode::Kind::kList) {
+      Error(needs.pos,
+            "\"needs\" must be a list of step ids, not a " + std::string(needs.TypeName()));
+      return;
+    }
+    for (const YamlNode& e : needs.items) {
+      if (e.kind != YamlNode::Kind::kScalar || !e.scalar.is_string()) {
+        Error(e.pos, "needs entries must be step ids, not a " + std::string(e.TypeName()));
+        continue;
+      }
+      const std::string& id = e.scalar.as_string();
+      bool dup = false;
+      for (const auto& [prev, pos] : s->needs) dup = dup || prev == id;
+      if (dup) {
+        Error(e.pos, "step " + Quote(id) + " is listed twice in needs");
+        continue;
+      }
+      s->needs.emplace_back(id, e.pos);
+    }
+  }
+
+  void ReadForEach(const YamlNode& fe, StepInfo* s) {
+    if (fe.kind == YamlNode::Kind::kList) {
+      s->def.for_each = fe.ToValue();
+      CollectRefUses(fe, /*in_for_each=*/true, &s->refs);
+      return;
+    }
+    bool exact_ref = false;
+    if (fe.kind == YamlNode::Kind::kScalar && fe.scalar.is_string()) {
+      const std::string& text = fe.scalar.as_string();
+      Result<std::vector<RefPath>> refs = CollectRefs(fe.scalar);
+      exact_ref = refs.ok() && refs->size() == 1 && text.size() >= 3 &&
+                  text.compare(0, 2, "$(") == 0 && text.back() == ')' &&
+                  (*refs)[0].text == text.substr(2, text.size() - 3);
+      if (!refs.ok() && text.compare(0, 2, "$(") == 0) {
+        Error(fe.pos, refs.status().message());  // e.g. a bad path: say what is wrong with it
+        return;
+      }
+      if (exact_ref) {
+        s->def.for_each = fe.scalar;
+        s->refs.push_back(RefUse{(*refs)[0], fe.pos, /*in_for_each=*/true});
+        return;
+      }
+    }
+    Error(fe.pos, "\"forEach\" must be a list or a single \"$(...)\" reference, not " +
+                      (fe.scalar.is_string() ? Quote(fe.text) : "a " + std::string(fe.TypeName())));
+  }
+
+  void CheckWith(const ActionSpec& spec, const YamlNode& step, StepInfo* s) {
+    const YamlNode* with = step.Find("with");
+    if (with != nullptr && with->kind != YamlNode::Kind::kMap) return;  // reported already
+    if (with != nullptr) {
+      for (const YamlEntry& e : with->entries) {
+        if (std::find(spec.with_keys.begin(), spec.with_keys.end(), e.key) ==
+            spec.with_keys.end()) {
+          Error(e.key_pos,
+                "action " + Quote(spec.name) + " does not take " + Quote(e.key) +
+                    (spec.with_keys.empty() ? "; it takes nothing"
+                                            : "; it takes: " + JoinList(spec.with_keys)));
+        }
+      }
+    }
+    for (const std::string& key : spec.required) {
+      if (with == nullptr || with->Find(key) == nullptr) {
+        Error(with != nullptr ? with->pos : s->map_pos,
+              "action " + Quote(spec.name) + " requires " + Quote(key) + " in with");
+      }
+    }
+  }
+
+  void ReadRetry(const YamlNode& retry, RetryPolicy* policy) {
+    if (retry.kind != YamlNode::Kind::kMap) {
+      Error(retry.pos, "\"retry\" must be a map, not a " + std::string(retry.TypeName()));
+      return;
+    }
+    CheckKeys(retry, "retry", {"limit", "backoff", "factor", "maxBackoff", "jitter"});
+    if (const YamlNode* limit = retry.Find("limit")) {
+      if (limit->kind != YamlNode::Kind::kScalar || !limit->scalar.is_int()) {
+        Error(limit->pos, "\"limit\" must be an int, not a " + std::string(limit->TypeName()));
+      } else if (limit->scalar.as_int() < 0) {
+        Error(limit->pos, "retry limit must be >= 0, not " + limit->text);
+      } else if (limit->scalar.as_int() > kMaxRetryLimit) {
+        Error(limit->pos,
+              "retry limit must be <= " + std::to_string(kMaxRetryLimit) + ", not " + limit->text);
+      } else {
+        policy->limit = static_cast<int>(limit->scalar.as_int());
+      }
+    }
+    std::optional<std::chrono::milliseconds> backoff = ReadDuration(retry, "backoff", "1s");
+    if (backoff) policy->backoff = *backoff;
+    std::optional<std::chrono::milliseconds> max_backoff = ReadDuration(retry, "maxBackoff", "1m");
+    if (max_backoff) policy->max_backoff = *max_backoff;
+    if (backoff && max_backoff && *max_backoff < *backoff) {
+      Error(retry.Find("maxBackoff")->pos, "maxBackoff (" + FormatDuration(*max_backoff) +
+                                               ") is less than backoff (" +
+                                               FormatDuration(*backoff) + ")");
+    }
+    if (const YamlNode* factor = retry.Find("factor")) {
+      if (factor->kind != YamlNode::Kind::kScalar || !factor->scalar.is_number()) {
+        Error(factor->pos, "\"factor\" must be a number, not a " + std::string(factor->TypeName()));
+      } else {
+        double f = factor->scalar.as_double();
+        if (!(f >= 1)) {  // also NaN
+          Error(factor->pos, "retry factor must be >= 1, not " + factor->text);
+        } else if (f > kMaxRetryFactor) {
+          Error(factor->pos, "retry factor must be <= 100, not " + factor->text);
+        } else {
+          policy->factor = f;
+        }
+      }
+    }
+    if (const YamlNode* jitter = retry.Find("jitter")) {
+      std::string j = jitter->scalar.is_string() ? jitter->scalar.as_string() : "";
+      if (jitter->kind == YamlNode::Kind::kScalar && j == "none") {
+        policy->jitter = Jitter::kNone;
+      } else if (jitter->kind == YamlNode::Kind::kScalar && j == "full") {
+        policy->jitter = Jitter::kFull;
+      } else {
+        Error(jitter->pos, "retry jitter must be none or full, not " +
+                               (jitter->kind == YamlNode::Kind::kScalar
+                                    ? Quote(jitter->text)
+                                    : "a " + std::string(jitter->TypeName())));
+      }
+    }
+  }
+
+  void ReadCondition(const YamlNode& cond, StepInfo* s) {
+    s->if_pos = cond.pos;
+    const std::string text = cond.kind == YamlNode::Kind::kScalar && cond.scalar.is_string()
+                                 ? cond.scalar.as_string()
+                                 : "";
+    RunCondition& c = s->def.condition;
+    if (text == "always") {
+      c.kind = RunCondition::Kind::kAlways;
+    } else if (text == "succeeded") {
+      c.kind = RunCondition::Kind::kSucceeded;
+    } else if (text == "failed") {
+      c.kind = RunCondition::Kind::kFailed;
+    } else if (text.size() > 9 && text.compare(0, 8, "started(") == 0 && text.back() == ')' &&
+               IsName(std::string_view(text).substr(8, text.size() - 9))) {
+      c.kind = RunCondition::Kind::kStarted;
+      c.step = text.substr(8, text.size() - 9);
+      s->started = c.step;
+    } else {
+      std::string shown = cond.kind == YamlNode::Kind::kScalar
+                              ? Quote(cond.text)
+                              : "a " + std::string(cond.TypeName());
+      Error(cond.pos,
+            "bad if " + shown + ": expected always, succeeded, failed or started(<step id>)");
+    }
+  }
+
+  // Every reference in the string scalars under `n`, with the scalar's position. A malformed
+  // reference is reported here.
+  void CollectRefUses(const YamlNode& n, bool in_for_each, std::vector<RefUse>* out) {
+    switch (n.kind) {
+      case YamlNode::Kind::kScalar: {
+        if (!n.scalar.is_string()) return;
+        // Reference by reference (not CollectRefs on the whole string), so that one bad
+        // reference does not hide the problems of the others.
+        const std::string& s = n.scalar.as_string();
+        for (size_t i = 0; i < s.size();) {
+          if (s.compare(i, 3, "$$(") == 0) {
+            i += 3;
+          } else if (s.compare(i, 2, "$(") == 0) {
+            size_t close = s.find(')', i + 2);
+            if (close == std::string::npos) {
+              Error(n.pos, "unterminated \"$(\" in " + Quote(s));
+              return;
+            }
+            Result<RefPath> r = ParseRefPath(std::string_view(s).substr(i + 2, close - i - 2));
+            if (r.ok()) {
+              out->push_back(RefUse{std::move(r).value(), n.pos, in_for_each});
+            } else {
+              Error(n.pos, r.status().message());
+            }
+            i = close + 1;
+          } else {
+            ++i;
+          }
+        }
+        return;
+      }
+      case YamlNode::Kind::kList:
+        for (const YamlNode& e : n.items) CollectRefUses(e, in_for_each, out);
+        return;
+      case YamlNode::Kind::kMap:
+        for (const YamlEntry& e : n.entries) CollectRefUses(e.value, in_for_each, out);
+        return;
+    }
+  }
+
+  // ---- phase 3: the graph ----
+
+  void CheckGraph() {
+    // Ids: the first step with an id owns it.
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      const StepInfo& s = steps_[i];
+      if (!s.has_id) continue;
+      auto [it, inserted] = index_.emplace(s.def.id, i);
+      if (!inserted) {
+        Error(s.def.pos, "duplicate step id " + Quote(s.def.id) + " (first at " +
+                             At(steps_[it->second].def.pos) + ")");
+      }
+    }
+    // Needs: resolved into edges within a section.
+    edges_.assign(steps_.size(), {});
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      StepInfo& s = steps_[i];
+      for (const auto& [id, pos] : s.needs) {
+        auto it = index_.find(id);
+        if (it == index_.end()) {
+          Error(pos, "needs unknown step " + Quote(id));
+          continue;
+        }
+        const StepInfo& dep = steps_[it->second];
+        if (dep.def.is_finally && !s.def.is_finally) {
+          Error(pos, "step " + Quote(s.def.id) + " cannot need finally step " + Quote(id));
+          continue;
+        }
+        if (!dep.def.is_finally && s.def.is_finally) {
+          Error(pos, "finally step " + Quote(s.def.id) + " cannot need main step " + Quote(id) +
+                         "; finally steps run after the main steps ended");
+          continue;
+        }
+        if (s.has_id) s.def.needs.push_back(id);
+        if (IsOwner(i)) edges_[i].push_back(it->second);
+      }
+    }
+    ReportCycles();
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      StepInfo& s = steps_[i];
+      if (!s.started.empty()) {
+        auto it = index_.find(s.started);
+        if (it == index_.end() || steps_[it->second].def.is_finally) {
+          Error(s.if_pos, "if: started(" + s.started + ") must name a main step");
+        }
+      }
+      for (const RefUse& r : s.refs) CheckRef(i, r);
+    }
+  }
+
+  // Whether step i is the one its id refers to (not a later duplicate).
+  bool IsOwner(size_t i) const {
+    if (!steps_[i].has_id) return false;
+    auto it = index_.find(steps_[i].def.id);
+    return it != index_.end() && it->second == i;
+  }
+
+  // One diagnostic per strongly connected component that holds a cycle, naming the steps of
+  // one cycle through its first step (in file order).
+  void ReportCycles() {
+    size_t n = steps_.size();
+    // Tarjan's algorithm, iterative: the graph comes from the input and may be deep.
+    std::vector<int> order(n, -1), low(n, 0), comp(n, -1);
+    std::vector<bool> on_stack(n, false);
+    std::vector<size_t> stack;
+    int counter = 0, comps = 0;
+    for (size_t root = 0; root < n; ++root) {
+      if (order[root] != -1) continue;
+      std::vector<std::pair<size_t, size_t>> call;  // (node, next edge)
+      call.emplace_back(root, 0);
+      order[root] = low[root] = counter++;
+      stack.push_back(root);
+      on_stack[root] = true;
+      while (!call.empty()) {
+        auto& [v, next] = call.back();
+        if (next < edges_[v].size()) {
+          size_t w = edges_[v][next++];
+          if (order[w] == -1) {
+            order[w] = low[w] = counter++;
+            stack.push_back(w);
+            on_stack[w] = true;
+            call.emplace_back(w, 0);
+          } else if (on_stack[w]) {
+            low[v] = std::min(low[v], order[w]);
+          }
+          continue;
+        }
+        size_t done = v;
+        call.pop_back();
+        if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
+        if (low[done] == order[done]) {
+          size_t w;
+          do {
+            w = stack.back();
+            stack.pop_back();
+            on_stack[w] = false;
+            comp[w] = comps;
+          } while (w != done);
+          ++comps;
+        }
+      }
+    }
+    std::vector<bool> reported(static_cast<size_t>(comps), false);
+    for (size_t v = 0; v < n; ++v) {
+      size_t c = static_cast<size_t>(comp[v]);
+      if (reported[c]) continue;
+      std::vector<size_t> cycle = CycleThrough(v, comp);
+      if (cycle.empty()) continue;
+      reported[c] = true;
+      std::string text = "cycle: ";
+      for (size_t u : cycle) text += steps_[u].def.id + " -> ";
+      text += steps_[v].def.id;
+      Error(steps_[v].def.pos, text);
+    }
+  }
+
+  // The shortest path v -> ... -> v within v's component (v excluded at the end), or empty.
+  std::vector<size_t> CycleThrough(size_t v, const std::vector<int>& comp) const {
+    std::vector<size_t> parent(steps_.size(), SIZE_MAX);
+    std::vector<size_t> queue = {v};
+    std::vector<bool> seen(steps_.size(), false);
+    seen[v] = true;
+    for (size_t qi = 0; qi < queue.size(); ++qi) {
+      size_t u = queue[qi];
+      for (size_t w : edges_[u]) {
+        if (w == v) {
+          std::vector<size_t> path;
+          for (size_t x = u; x != SIZE_MAX; x = parent[x]) path.push_back(x);
+          std::reverse(path.begin(), path.end());
+          return path;
+        }
+        if (seen[w] || comp[w] != comp[v]) continue;
+        seen[w] = true;
+        parent[w] = u;
+        queue.push_back(w);
+      }
+    }
+    return {};
+  }
+
+  // Steps reachable from step i through needs (memoized).
+  const std::vector<bool>& Upstream(size_t i) {
+    auto it = upstream_.find(i);
+    if (it != upstream_.end()) return it->second;
+    std::vector<bool> seen(steps_.size(), false);
+    std::vector<size_t> queue = edges_[i];
+    for (size_t w : queue) seen[w] = true;
+    for (size_t qi = 0; qi < queue.size(); ++qi) {
+      for (size_t w : edges_[queue[qi]]) {
+        if (!seen[w]) {
+          seen[w] = true;
+          queue.push_back(w);
+        }
+      }
+    }
+    return upstream_.emplace(i, std::move(seen)).first->second;
+  }
+
+  void CheckRef(size_t i, const RefUse& r) {
+    const StepInfo& s = steps_[i];
+    std::string ref = "$(" + r.path.text + ")";
+    if (r.path.head == "params") {
+      const std::string& name = r.path.parts[0].key;
+      auto it = params_.find(name);
+      if (it == params_.end()) {
+        Error(r.pos, ref + ": no param " + Quote(name) + " is declared");
+        return;
+      }
+      ParamType t = it->second.type;
+      if (r.in_for_each && r.path.parts.size() == 1 && s.def.for_each &&
+          s.def.for_each->is_string() && t != ParamType::kList && t != ParamType::kAny) {
+        Error(r.pos, "forEach over param " + Quote(name) + " of type " +
+                         std::string(ParamTypeName(t)) + "; it must be a list");
+      }
+      return;
+    }
+    if (r.path.head == "item") {
+      if (r.in_for_each) {
+        Error(r.pos, ref + ": forEach cannot reference item");
+      } else if (!s.def.for_each) {
+        Error(r.pos, ref + ": item is only defined in a forEach step");
+      }
+      return;
+    }
+    // steps.<id>.outputs...
+    const std::string& id = r.path.parts[0].key;
+    auto it = index_.find(id);
+    if (it == index_.end()) {
+      Error(r.pos, ref + ": no step " + Quote(id));
+      return;
+    }
+    // A later duplicate of an id (reported already) has no place in the graph.
+    if (!IsOwner(i) && s.has_id) return;
+    const StepInfo& target = steps_[it->second];
+    bool upstream = false;
+    if (s.def.is_finally && !target.def.is_finally) {
+      upstream = true;  // every main step has ended before a finally step runs
+    } else if (s.def.is_finally == target.def.is_finally && IsOwner(i)) {
+      upstream = Upstream(i)[it->second];
+    }
+    if (!upstream) {
+      Error(r.pos, ref + ": step " + Quote(id) + " is not upstream of " + Quote(s.def.id) +
+                       " (not reachable through needs)");
+    }
+  }
+
+  const ActionCatalog& actions_;
+  std::vector<Diagnostic>* diags_;
+  std::map<std::string, ParamDef, std::less<>> params_;
+  std::vector<StepInfo> steps_;
+  std::map<std::string, size_t, std::less<>> index_;  // id -> first step with it
+  std::vector<std::vector<size_t>> edges_;            // needs, by step index
+  std::map<size_t, std::vector<bool>> upstream_;
+};
+
+}  // namespace
+
+Result<Workflow> LoadWorkflow(std::string_view text, std::string_view file_name,
+                              const ActionCatalog& actions, std::vector<Diagnostic>* diagnostics) {
+  std::vector<Diagnostic> diags;
+  Workflow wf;
+  try {
+    std::optional<internal::YamlNode> root = internal::ParseYaml(text, &diags);
+    if (root) Loader(actions, &diags).Load(*root, &wf);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: still no exception out of the API
+    diags.push_back(Diagnostic{"", SourcePos{1, 1}, std::string("cannot load: ") + e.what()});
+  }
+  if (diags.empty()) {
+    wf.source_text = std::string(text);
+    wf.hash = Sha256Hex(text);
+    return wf;
+  }
+  std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.column < b.pos.column;
+  });
+  std::string message;
+  for (Diagnostic& d : diags) {
+    d.file = std::string(file_name);
+    if (!message.empty()) message += "\n";
+    message += d.ToString();
+  }
+  if (diagnostics != nullptr) diagnostics->insert(diagnostics->end(), diags.begin(), diags.end());
+  return InvalidArgumentError(std::move(message));
+}
+
+}  // namespace brfed
