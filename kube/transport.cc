@@ -336,6 +336,11 @@ Result<HttpResponse> Transport::Stream(const HttpRequest& req, const Credential&
   Release(std::move(h));
   if (cancelled) return CancelledError("stopped");
   if (rc == CURLE_WRITE_ERROR && state.user_stopped) return resp;
+  if (rc != CURLE_OK && resp.code >= 200 && resp.code <= 299) {
+    // The stream was flowing: whatever curl calls it, the connection was lost.
+    return UnavailableError("stream from " + server_url_ + " broken: " +
+                            (errbuf.empty() ? curl_easy_strerror(rc) : errbuf));
+  }
   if (rc != CURLE_OK) return CurlError(rc, errbuf.c_str(), server_url_, connect_failed);
   return resp;
 }
