@@ -363,13 +363,13 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
   Result<Value> list = Resolve(*s.def->for_each, scope);
   Status err;
   if (!list.ok()) {
-    err = list.status();
+    err = list.status().WithContext("forEach");
   } else if (!list->is_list()) {
     err = InvalidArgumentError("forEach is a " + std::string(Value::TypeName(list->type())) +
                                ", not a list");
   }
   if (!err.ok()) {
-    s.insts[0].last_error = err.WithContext("forEach");
+    s.insts[0].last_error = err;
     SetState({step, 0}, InstanceState::kFailed, t);
     OnInstanceFailed({step, 0}, t);
     return;
