@@ -22,6 +22,13 @@ Result<kube::Client*> DataPlanes::Client(std::string_view cluster) const {
   return c;
 }
 
+std::optional<nlohmann::json> DataPlanes::Cached(std::string_view cluster, const kube::Resource& r,
+                                                 std::string_view ns, std::string_view name) const {
+  auto cache = caches_.find(CacheKey(cluster, r));
+  if (cache == caches_.end()) return std::nullopt;
+  return cache->second(ns, name);
+}
+
 Result<std::optional<nlohmann::json>> DataPlanes::Get(std::string_view cluster,
                                                       const kube::Resource& r,
                                                       std::string_view ns,

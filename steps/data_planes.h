@@ -43,6 +43,11 @@ class DataPlanes {
   // kNotFound naming the data plane when the kubeconfig has no such context.
   Result<kube::Client*> Client(std::string_view cluster) const;
 
+  // The object from the watch cache only (no API request): nullopt when the cache lacks it or
+  // there is no cache for the resource.
+  std::optional<nlohmann::json> Cached(std::string_view cluster, const kube::Resource& r,
+                                       std::string_view ns, std::string_view name) const;
+
   // The object, or nullopt when it does not exist.
   Result<std::optional<nlohmann::json>> Get(std::string_view cluster, const kube::Resource& r,
                                             std::string_view ns, std::string_view name) const;
