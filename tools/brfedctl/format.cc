@@ -101,12 +101,12 @@ void PrintRun(const RunView& v, uint64_t records, std::ostream& out) {
   Table table({"STEP", "ITEM", "STATE", "ATTEMPT", "STARTED", "FINISHED", "DETAIL"});
   for (const InstanceView& i : v.instances) {
     std::string detail;
-    if (!i.last_error.ok()) {
+    if (i.state == InstanceState::kSucceeded) {
+      if (!(i.outputs == Value(Value::Map{}))) detail = "outputs " + Truncate(i.outputs.ToJson(), 60);
+    } else if (!i.last_error.ok()) {
       detail = i.last_error.ToString();
     } else if (!i.observed.empty() && !IsTerminal(i.state)) {
       detail = "observed: " + i.observed;
-    } else if (i.state == InstanceState::kSucceeded && !(i.outputs == Value(Value::Map{}))) {
-      detail = "outputs " + Truncate(i.outputs.ToJson(), 60);
     }
     if (i.next_time && !IsTerminal(i.state)) {
       detail += std::string(detail.empty() ? "" : "; ") +

@@ -44,7 +44,10 @@ int List(Context& c) {
     if (!run.ok()) {
       damaged = true;
       table.AddRow({id, "?", "Damaged", "", "", "", "", run.status().message()});
-      json.push_back(Value::Map{{"run_id", id}, {"problem", run.status().message()}});
+      Value entry = Value::Map{};
+      entry.as_map()["run_id"] = id;
+      entry.as_map()["problem"] = run.status().message();
+      json.push_back(std::move(entry));
       continue;
     }
     const RunView& v = run->view;
@@ -56,16 +59,18 @@ int List(Context& c) {
     table.AddRow({id, v.workflow_name, std::string(RunStateName(v.state)), StepsSummary(v),
                   std::to_string(run->events.size()), FormatTime(v.started_at),
                   FormatTime(v.finished_at), message});
-    Value::Map m{{"run_id", id},
-                 {"workflow", v.workflow_name},
-                 {"state", std::string(RunStateName(v.state))},
-                 {"steps", StepsSummary(v)},
-                 {"last_seq", static_cast<int64_t>(run->events.size())},
-                 {"started_at_ms", MillisValue(v.started_at)},
-                 {"finished_at_ms", MillisValue(v.finished_at)},
-                 {"message", v.message}};
+    Value entry = Value::Map{};
+    Value::Map& m = entry.as_map();
+    m["run_id"] = id;
+    m["workflow"] = v.workflow_name;
+    m["state"] = std::string(RunStateName(v.state));
+    m["steps"] = StepsSummary(v);
+    m["last_seq"] = static_cast<int64_t>(run->events.size());
+    m["started_at_ms"] = MillisValue(v.started_at);
+    m["finished_at_ms"] = MillisValue(v.finished_at);
+    m["message"] = v.message;
     if (!run->problem.ok()) m["problem"] = run->problem.message();
-    json.push_back(std::move(m));
+    json.push_back(std::move(entry));
   }
   if (c.json) {
     std::cout << PrettyJson(Value(std::move(json)));
@@ -177,13 +182,16 @@ int Why(Context& c, LoadedRun& run) {
     if (reason.empty()) continue;
     std::string label = (i.is_finally ? "finally/" : "") + InstanceLabel(i);
     table.AddRow({label, std::string(InstanceStateName(i.state)), reason});
-    waiting.push_back(Value::Map{{"step", i.step_id},
-                                 {"item_index", i.item_index},
-                                 {"finally", i.is_finally},
-                                 {"state", std::string(InstanceStateName(i.state))},
-                                 {"attempt", i.attempt},
-                                 {"reason", reason},
-                                 {"until_ms", MillisValue(until)}});
+    Value w = Value::Map{};
+    Value::Map& m = w.as_map();
+    m["step"] = i.step_id;
+    m["item_index"] = i.item_index;
+    m["finally"] = i.is_finally;
+    m["state"] = std::string(InstanceStateName(i.state));
+    m["attempt"] = i.attempt;
+    m["reason"] = reason;
+    m["until_ms"] = MillisValue(until);
+    waiting.push_back(std::move(w));
   }
   std::string summary;
   if (IsFinished(v.state)) {
@@ -195,10 +203,12 @@ int Why(Context& c, LoadedRun& run) {
               std::to_string(waiting.size()) + " step instance(s) unfinished";
   }
   if (c.json) {
-    std::cout << PrettyJson(Value::Map{{"run_id", v.run_id},
-                                       {"state", std::string(RunStateName(v.state))},
-                                       {"summary", summary},
-                                       {"waiting", std::move(waiting)}});
+    Value out = Value::Map{};
+    out.as_map()["run_id"] = v.run_id;
+    out.as_map()["state"] = std::string(RunStateName(v.state));
+    out.as_map()["summary"] = summary;
+    out.as_map()["waiting"] = std::move(waiting);
+    std::cout << PrettyJson(out);
     return kExitOk;
   }
   std::cout << summary << "\n";

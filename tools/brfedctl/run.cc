@@ -28,7 +28,7 @@ constexpr char kUsage[] =
     "usage: brfedctl run --journal DIR --run-id ID [--param NAME=VALUE]... FILE.yaml";
 
 Result<Value> ParseParams(const std::vector<std::string>& flags) {
-  Value::Map params;
+  Value params = Value::Map{};
   for (const std::string& f : flags) {
     size_t eq = f.find('=');
     if (eq == 0 || eq == std::string::npos) {
@@ -36,9 +36,9 @@ Result<Value> ParseParams(const std::vector<std::string>& flags) {
     }
     std::string name = f.substr(0, eq);
     ASSIGN_OR_RETURN(Value v, ParseYamlValue(f.substr(eq + 1), "--param " + name));
-    params[name] = std::move(v);
+    params.as_map()[name] = std::move(v);
   }
-  return Value(std::move(params));
+  return params;
 }
 
 // Prints one line per instance transition of one run. Called on the engine thread only.
