@@ -9,10 +9,12 @@ find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
-find_package(httplib QUIET)
-if(NOT TARGET httplib::httplib)
-  add_library(httplib::httplib INTERFACE IMPORTED)
-endif()
+# Debian builds cpp-httplib as a shared library with OpenSSL; its header only declares, and
+# CPPHTTPLIB_OPENSSL_SUPPORT must match that build. Link brfed_httplib, never the header alone.
+find_library(HTTPLIB_LIBRARY cpp-httplib REQUIRED)
+add_library(brfed_httplib INTERFACE)
+target_link_libraries(brfed_httplib INTERFACE ${HTTPLIB_LIBRARY} OpenSSL::SSL OpenSSL::Crypto)
+target_compile_definitions(brfed_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
 find_package(benchmark QUIET)
 
 # leveldb ships no CMake config on Debian.

@@ -47,31 +47,46 @@ std::string KeyOf(const json& obj) {
          protocol::StringAt(obj, {"metadata", "name"});
 }
 
-Controller::Controller(ControllerOptions options) : options_(std::move(options)) {}
-
-Controller::~Controller() { Stop(); }
-
-void Controller::Start() {
-  queue_ = std::make_unique<WorkQueue>(options_.workers, [this](const std::string& key) { Sync(key); });
+Controller::Controller(ControllerOptions options) : options_(std::move(options)) {
   kube::InformerOptions io;
   io.resource = options_.kind.resource;
   io.ns = options_.ns;
   informer_ = std::make_unique<kube::Informer>(
       options_.control_plane, io, [this](const kube::InformerEvent& e) {
         if (e.type != kube::InformerEventType::kDeleted) Remember(e.object);
-        queue_->Add(KeyOf(e.object));
+        Enqueue(KeyOf(e.object), std::chrono::milliseconds(0));
       });
-  informer_->Start();
+  queue_ = std::make_unique<WorkQueue>(options_.workers, [this](const std::string& key) { Sync(key); });
 }
 
+Controller::~Controller() { Stop(); }
+
+void Controller::SetEngine(Engine* engine) { options_.engine = engine; }
+
+void Controller::Start() { informer_->Start(); }
+
 bool Controller::WaitForSync(std::chrono::milliseconds timeout) {
-  return informer_ != nullptr && informer_->WaitForSync(timeout);
+  return informer_->WaitForSync(timeout);
 }
 
 void Controller::Stop() {
-  if (informer_) informer_->Stop();
-  queue_.reset();  // joins the workers
-  informer_.reset();
+  informer_->Stop();
+  std::unique_ptr<WorkQueue> queue;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    queue = std::move(queue_);
+  }
+  queue.reset();  // joins the workers, outside the lock their syncs take
+}
+
+void Controller::Enqueue(const std::string& key, std::chrono::milliseconds delay) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (queue_ == nullptr) return;
+  if (delay.count() > 0) {
+    queue_->AddAfter(key, delay);
+  } else {
+    queue_->Add(key);
+  }
 }
 
 void Controller::Remember(const json& obj) {
@@ -90,7 +105,7 @@ void Controller::OnRunChanged(const RunView& run) {
     if (it == key_by_uid_.end()) return;
     key = it->second;
   }
-  if (queue_) queue_->Add(key);
+  Enqueue(key, std::chrono::milliseconds(0));
 }
 
 void Controller::OnMemberChanged(const json& member) {
@@ -104,7 +119,7 @@ void Controller::OnMemberChanged(const json& member) {
     if (it == key_by_uid_.end()) return;
     key = it->second;
   }
-  if (queue_) queue_->Add(key);
+  Enqueue(key, std::chrono::milliseconds(0));
 }
 
 uint64_t Controller::syncs() const {
@@ -180,7 +195,7 @@ void Controller::Sync(const std::string& key) {
   if (s.ok()) return;
   // A conflict means a newer version is on its way: look again shortly. Anything else is
   // retried with a pause; the run itself never depends on these retries.
-  queue_->AddAfter(key, s.code() == StatusCode::kAborted ? kConflictRetry : kErrorRetry);
+  Enqueue(key, s.code() == StatusCode::kAborted ? kConflictRetry : kErrorRetry);
 }
 
 Status Controller::SyncLive(const json& obj) {

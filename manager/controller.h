@@ -65,7 +65,7 @@ struct ControllerOptions {
   KindSpec kind;
   Env* env = nullptr;                     // not owned; the clock of conditions
   kube::Client* control_plane = nullptr;  // not owned
-  Engine* engine = nullptr;               // not owned
+  Engine* engine = nullptr;               // not owned; or set later with SetEngine
   steps::DataPlanes* data_planes = nullptr;  // not owned
   std::set<std::string> contexts;         // data-plane context names
   std::string ns;                         // "" = every namespace (cluster-scoped)
@@ -82,7 +82,10 @@ class Controller {
   Controller& operator=(const Controller&) = delete;
   ~Controller();
 
-  // Starts the control-plane informer and the workers.
+  // The engine runs are started on. REQUIRES: called before Start (the engine is opened after
+  // the controllers exist, because its recovery already reports runs to them).
+  void SetEngine(Engine* engine);
+  // Starts the control-plane informer; syncs begin with its first events.
   void Start();
   bool WaitForSync(std::chrono::milliseconds timeout);
   // Stops workers and the informer. Idempotent.
@@ -99,6 +102,8 @@ class Controller {
 
  private:
   void Sync(const std::string& key);
+  // Adds `key` to the queue (after `delay`), unless the controller has stopped.
+  void Enqueue(const std::string& key, std::chrono::milliseconds delay);
   Status SyncLive(const nlohmann::json& obj);
   Status SyncDeleting(const nlohmann::json& obj);
   Status WriteStatus(const nlohmann::json& obj, const nlohmann::json& status);
@@ -109,7 +114,7 @@ class Controller {
   void Event(const nlohmann::json& obj, const char* type, std::string reason, std::string message);
   void Remember(const nlohmann::json& obj);
 
-  const ControllerOptions options_;
+  ControllerOptions options_;
   std::unique_ptr<kube::Informer> informer_;
   std::unique_ptr<WorkQueue> queue_;
   mutable std::mutex mu_;
