@@ -117,8 +117,19 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
       }
     }
   }
+  // The pipes are closed; the process may still linger (it could have closed them early).
   int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (r == 0 && std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    if (r == 0) ::usleep(2000);
   }
   if (WIFEXITED(wstatus)) result.exit_status = WEXITSTATUS(wstatus);
   return result;

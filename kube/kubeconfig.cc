@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sys/stat.h>
 
 #include "kube/util.h"
@@ -283,6 +284,12 @@ Result<Kubeconfig> LoadKubeconfig(std::string_view path_list) {
   }
   if (!any) return NotFoundError("kubeconfig: none of the files exist: " + std::string(path_list));
   return merged;
+}
+
+std::string DefaultKubeconfigPath() {
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "") + "/.kube/config";
 }
 
 std::vector<std::string> ContextNames(const Kubeconfig& kc) {

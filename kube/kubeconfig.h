@@ -94,6 +94,9 @@ void MergeKubeconfig(Kubeconfig& dst, const Kubeconfig& src);
 // that do not exist; a single file must exist. Errors if no file could be loaded.
 Result<Kubeconfig> LoadKubeconfig(std::string_view path_list);
 
+// What kubectl loads by default: $KUBECONFIG if set and non-empty, else $HOME/.kube/config.
+std::string DefaultKubeconfigPath();
+
 // The context names, sorted.
 std::vector<std::string> ContextNames(const Kubeconfig& kc);
 
