@@ -61,12 +61,32 @@ RunMachine::Effects RunMachine::NextEffects(TimePoint now) const { return impl_-
 
 // One round: every Ready instance and every due backoff starts an attempt, every attempt past
 // its deadline times out. A timeout can have consequences at the same instant (a zero backoff,
-// the end of the main graph starting the finally steps), so a round with timeouts is applied
-// to a copy and the next round appended, until nothing more happens at `now`.
+// the end of the main graph starting the finally steps), so after a round with timeouts the
+// records are applied to one copy of the state and the next round appended, until nothing more
+// happens at `now`.
 RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
   Effects fx;
   if (!started || IsFinished(state) || !init_error.ok()) return fx;
+  if (!Round(now, &fx)) return fx;
+  Impl next = *this;
+  size_t applied = 0;
+  do {
+    for (; applied < fx.append.size(); ++applied) {
+      Ref ref{-1, -1};
+      // Cannot fail: the records were derived from this very state.
+      if (!next.Validate(fx.append[applied], &ref).ok()) return fx;
+      next.Mutate(fx.append[applied], ref);
+    }
+  } while (next.Round(now, &fx));
+  return fx;
+}
 
+// Appends this state's records at `now` to fx->append (numbered after last_seq) and sets
+// fx->wake_at. Returns true when the records include a timeout (or an attempt whose deadline
+// is already due), whose consequences need another round.
+bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
+  fx->wake_at.reset();
+  if (IsFinished(state)) return false;
   std::vector<Ref> due(ready.begin(), ready.end());
   for (const Timed& tm : timers) {
     if (std::get<0>(tm) > now) break;
@@ -101,7 +121,7 @@ RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
         if (*s.def->timeout <= Duration(0)) chained = true;
       }
     }
-    fx.append.push_back(std::move(e));
+    fx->append.push_back(std::move(e));
   }
   if (due.empty() && state == RunState::kFinalizing && finally_open == 0) {
     Event e;
@@ -110,22 +130,8 @@ RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
     e.time = now;
     e.final_state = DerivedFinalState();
     e.message = DerivedMessage();
-    fx.append.push_back(std::move(e));
-    return fx;
-  }
-
-  if (chained) {
-    Impl next = *this;
-    for (const Event& e : fx.append) {
-      Ref ref{-1, -1};
-      // Cannot fail: the events were derived from this very state.
-      if (!next.Validate(e, &ref).ok()) return fx;
-      next.Mutate(e, ref);
-    }
-    Effects more = next.Next(now);
-    for (Event& e : more.append) fx.append.push_back(std::move(e));
-    fx.wake_at = more.wake_at;
-    return fx;
+    fx->append.push_back(std::move(e));
+    return false;
   }
   for (const Timed& tm : timers) {
     if (std::get<0>(tm) > now) {
@@ -133,8 +139,8 @@ RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
       break;
     }
   }
-  fx.wake_at = wake;
-  return fx;
+  fx->wake_at = wake;
+  return chained;
 }
 
 std::vector<RunMachine::Attempt> RunMachine::RunningAttempts() const {

@@ -112,6 +112,7 @@ struct RunMachine::Impl {
 
   // machine_effects.cc
   Effects Next(TimePoint now) const;
+  bool Round(TimePoint now, Effects* fx) const;
 };
 
 }  // namespace brfed

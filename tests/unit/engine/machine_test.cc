@@ -618,6 +618,37 @@ TEST(MachineTest, FinallyWithNeedsRunsInOrder) {
   EXPECT_EQ(d.m().state(), RunState::kSucceeded);
 }
 
+// Consequences at the same instant come in the same batch: a zero timeout with zero backoffs
+// runs every attempt out and finishes the run in one NextEffects.
+TEST(MachineTest, EffectsIncludeTheirOwnConsequencesAtTheSameInstant) {
+  StepDef a = Step("a");
+  a.timeout = milliseconds(0);
+  a.retry = RetryPolicy{.limit = 2, .backoff = milliseconds(0), .factor = 2,
+                        .max_backoff = milliseconds(0), .jitter = Jitter::kFull};
+  Driver d(MakeWorkflow({a}));
+  std::optional<TimePoint> wake;
+  EXPECT_EQ(d.Effects(7, &wake),
+            (std::vector<std::string>{
+                "2 AttemptStarted t=+7ms a attempt=1 key=r1:a",
+                "3 AttemptTimedOut t=+7ms a attempt=1",
+                "4 AttemptStarted t=+7ms a attempt=2 key=r1:a",
+                "5 AttemptTimedOut t=+7ms a attempt=2",
+                "6 AttemptStarted t=+7ms a attempt=3 key=r1:a",
+                "7 AttemptTimedOut t=+7ms a attempt=3",
+                "8 RunFinished t=+7ms state=Failed msg=\"step a: DEADLINE_EXCEEDED: attempt 3 "
+                "timed out after 0s\""}));
+  EXPECT_EQ(wake, std::nullopt);
+  ExpectReplayEqualsLive(d);
+}
+
+TEST(MachineTest, AWorkflowWithUnknownNeedsIsRefused) {
+  RunMachine m("r1", MakeWorkflow({Step("a", {"ghost"})}));
+  Status s = m.Apply(Started());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("step a needs unknown step ghost"), std::string::npos);
+  EXPECT_TRUE(m.NextEffects(At(0)).append.empty());
+}
+
 TEST(MachineTest, NoStepsFinishesAtOnce) {
   Driver d(MakeWorkflow({}));
   EXPECT_EQ(d.Effects(0), (std::vector<std::string>{
