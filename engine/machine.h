@@ -2,7 +2,7 @@
 //
 //   RunMachine m(run_id, workflow);
 //   for (const Event& e : journaled) RETURN_IF_ERROR(m.Apply(e));   // replay / recovery
-//   RunMachine::Effects fx = m.Effects(now);
+//   RunMachine::Effects fx = m.NextEffects(now);
 //   // journal fx.append durably, then Apply each, then act: Reconcile every running attempt,
 //   // arm a timer for fx.wake_at.
 //
@@ -73,6 +73,9 @@ class RunMachine {
 
   // The records the run should append at `now`: attempt starts for ready instances and expired
   // backoffs, timeouts of attempts past their deadline, kRunFinished once everything ended.
+  // Includes what its own records imply at the same instant (a last timeout that ends the main
+  // graph also starts the finally steps). A kCancelRequested while Finalizing is accepted by
+  // Apply and changes nothing: the main graph has ended and finally steps always run.
   Effects NextEffects(TimePoint now) const;
 
   // The running attempts (state kRunning), in instance order.
