@@ -1148,7 +1148,9 @@ struct ClusterServer::Impl {
     w->epoch = watch_epoch.load();
     res.status = 200;
     res.set_chunked_content_provider(
-        "application/json", [this, w](size_t, httplib::DataSink& sink) {
+        // Not exactly "application/json": httplib would gzip the stream for clients that accept
+        // gzip, and its compressor holds events back until the stream ends.
+        "application/json; charset=utf-8", [this, w](size_t, httplib::DataSink& sink) {
           return PumpWatch(*w, sink);
         });
   }

@@ -578,6 +578,11 @@ Status SimulatorImpl::Init(SimulatorOptions options) {
   if (!options.state_dir.empty()) {
     RETURN_IF_ERROR(WriteFile(fs::path(options.state_dir) / "kubeconfig", kubeconfig(),
                               fs::perms::owner_read | fs::perms::owner_write));
+    for (const auto& u : users_) {
+      ASSIGN_OR_RETURN(std::string kc, KubeconfigForUser(u.name));
+      RETURN_IF_ERROR(WriteFile(fs::path(options.state_dir) / ("kubeconfig-" + u.name), kc,
+                                fs::perms::owner_read | fs::perms::owner_write));
+    }
   }
   return Status::OK();
 }

@@ -111,8 +111,8 @@ struct SimulatorOptions {
   std::string config_path;
   // Directory that relative paths in config_yaml are resolved against (default: cwd).
   std::string base_dir;
-  // Optional: writes ca.crt, ca.key, per-user client certs and kubeconfig here, and reuses
-  // an existing CA from it.
+  // Optional: writes ca.crt, ca.key, kubeconfig (the kubeconfigUser's) and kubeconfig-<user>
+  // for every user here, and reuses an existing CA from it.
   std::string state_dir;
   std::vector<ClusterHook> cluster_hooks;
   bool use_global_hooks = true;

@@ -25,8 +25,9 @@ class AttachedOperator final : public Controller {
 
 bool IsDataPlane(const std::string& role) { return role == "data-plane" || role == "dataplane"; }
 
-Result<std::unique_ptr<Controller>> Attach(ClusterContext& cluster,
-                                           std::shared_ptr<SimCloud> cloud) {
+Result<std::unique_ptr<Controller>> Attach(
+    ClusterContext& cluster, std::shared_ptr<SimCloud> cloud,
+    const std::function<void(DataPlaneOperator*)>& on_attach) {
   if (!IsDataPlane(cluster.role())) return std::unique_ptr<Controller>();
   // Defaults from the top-level `operator:` mapping, then the cluster's (role defaults are
   // already merged into it).
@@ -47,14 +48,16 @@ Result<std::unique_ptr<Controller>> Attach(ClusterContext& cluster,
   auto op = std::make_unique<DataPlaneOperator>(cluster.store(), cloud.get(), std::move(options));
   AddOperatorAdminRoutes(cluster, op.get(), cloud.get());
   op->Start();
+  if (on_attach) on_attach(op.get());
   return std::unique_ptr<Controller>(
       std::make_unique<AttachedOperator>(std::move(cloud), std::move(op)));
 }
 
 }  // namespace
 
-ClusterHook MakeOperatorHook(std::shared_ptr<SimCloud> cloud) {
-  return [cloud](ClusterContext& cluster) { return Attach(cluster, cloud); };
+ClusterHook MakeOperatorHook(std::shared_ptr<SimCloud> cloud,
+                             std::function<void(DataPlaneOperator*)> on_attach) {
+  return [cloud, on_attach](ClusterContext& cluster) { return Attach(cluster, cloud, on_attach); };
 }
 
 void RegisterOperatorGlobalHook() {
@@ -77,7 +80,7 @@ void RegisterOperatorGlobalHook() {
           slot = cloud;
         }
       }
-      return Attach(cluster, std::move(cloud));
+      return Attach(cluster, std::move(cloud), nullptr);
     });
   });
 }
