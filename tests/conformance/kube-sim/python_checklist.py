@@ -260,6 +260,17 @@ def _():
     expect_status(lambda: bad.list_namespaced_custom_object(G, V, NS, P), 401)
 
 
+@check(51, "a server certificate without SAN fails the hostname check")
+def _():
+    c = client.CustomObjectsApi(api(kubeconfig, "nosan"))
+    c.api_client.configuration.retries = 0
+    try:
+        c.list_namespaced_custom_object(G, V, NS, P)
+        raise AssertionError("no error")
+    except urllib3.exceptions.MaxRetryError as e:
+        assert "match" in str(e) or "certificate" in str(e), str(e)
+
+
 @check(52, "a client certificate instead of a token works")
 def _():
     c = client.CustomObjectsApi(api(cert_kubeconfig, "cp"))
