@@ -1,6 +1,7 @@
 // Golden scenario scripts (testdata/scenarios/*.txt), run through engine/scenario.h, the same
 // machine and replay code as `brfedctl replay`. To regenerate after an intended change:
-//   BRFED_REWRITE_GOLDEN=1 ./scenario_test   (then review `git diff testdata/`)
+//   BRFED_REWRITE_GOLDEN=1 ./scenario_test   (or ./scenario_test --rewrite)
+// then review `git diff tests/unit/engine/testdata/`.
 #include "engine/scenario.h"
 
 #include <gtest/gtest.h>
@@ -28,9 +29,14 @@ std::vector<std::string> ScenarioFiles() {
   return names;
 }
 
+// BRFED_REWRITE_GOLDEN=1 in the environment, or --rewrite on the command line.
 bool Rewrite() {
   const char* v = std::getenv("BRFED_REWRITE_GOLDEN");
-  return v != nullptr && std::string(v) == "1";
+  if (v != nullptr && std::string(v) == "1") return true;
+  for (const std::string& arg : testing::internal::GetArgvs()) {
+    if (arg == "--rewrite") return true;
+  }
+  return false;
 }
 
 class ScenarioTest : public testing::TestWithParam<std::string> {};
