@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <deque>
 #include <future>
+#include <unordered_set>
 
 #include "storage/journal_dir.h"
 #include "storage/journal_impl.h"
@@ -96,6 +97,9 @@ class CaptureLogger final : public leveldb::Logger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Appends of at most this many records check their runs by linear search.
+constexpr size_t kSmallAppend = 16;
 
 uint64_t NanosSince(Clock::time_point t0, Clock::time_point t1) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
@@ -364,13 +368,15 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
   // Runs this process has not seen yet are looked up on disk, outside the lock.
   std::vector<std::string> unknown;
   {
+    std::unordered_set<std::string_view> listed;  // only for appends of many records
     std::lock_guard<std::mutex> l(mu_);
     for (const EncodedRecord& r : p.records) {
       std::string_view run = r.run_id();
-      if (runs_.find(run) == runs_.end() &&
-          std::find(unknown.begin(), unknown.end(), run) == unknown.end()) {
-        unknown.emplace_back(run);
-      }
+      if (runs_.find(run) != runs_.end()) continue;
+      bool seen = p.records.size() <= kSmallAppend
+                      ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
+                      : !listed.insert(run).second;
+      if (!seen) unknown.emplace_back(run);
     }
   }
   std::vector<std::pair<std::string, RunInfo>> found;
@@ -399,16 +405,24 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
 }
 
 Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
-  // The new state of each run touched, applied only when every record passes.
+  // The new state of each run touched, applied only when every record passes. Most appends
+  // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
   std::vector<std::pair<RunInfo*, RunInfo>> touched;
+  std::unordered_map<RunInfo*, size_t> index;
   touched.reserve(records.size());
   for (const EncodedRecord& r : records) {
     std::string_view run = r.run_id();
     RunInfo* live = &runs_.find(run)->second;
-    auto t = std::find_if(touched.begin(), touched.end(),
-                          [&](const auto& x) { return x.first == live; });
-    if (t == touched.end()) t = touched.insert(touched.end(), {live, *live});
-    RunInfo& next = t->second;
+    size_t i = touched.size();
+    if (records.size() <= kSmallAppend) {
+      for (size_t k = 0; k < touched.size(); ++k) {
+        if (touched[k].first == live) i = k;
+      }
+    } else {
+      i = index.try_emplace(live, touched.size()).first->second;
+    }
+    if (i == touched.size()) touched.emplace_back(live, *live);
+    RunInfo& next = touched[i].second;
     std::string where = "journal: append run " + std::string(run) + " seq " + std::to_string(r.seq);
     if (next.finished) return FailedPreconditionError(where + ": the run is finished");
     if (r.seq != next.next_seq) {

@@ -49,6 +49,7 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<std::string>> ListRuns() override;
   Result<std::vector<Event>> ReadRun(std::string_view run_id, uint64_t until_seq) override;
   Result<std::vector<RunRecords>> ReadActiveRuns() override;
+  Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override;
   Result<int> CollectGarbage(TimePoint now) override;
   Result<std::vector<Problem>> Verify() override;
   JournalStats stats() const override;
@@ -114,6 +115,11 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::string> Get(std::string_view key, std::string_view context);
   // The run ids of every key under a/ or f/ (`prefix`), in key order.
   Result<std::vector<std::string>> ScanIds(std::string_view prefix);
+  // The pass behind ReadActiveRuns and ForEachActiveRun: sets *ids to the active run ids
+  // (sorted) and calls fn(i, run) for each, run.run_id == (*ids)[i], in record order. `run` is
+  // one object reused for every run.
+  Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn,
+                         std::vector<std::string>* ids);
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

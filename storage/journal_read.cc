@@ -29,10 +29,10 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
 }
 
 // Reads the records of `run_id` starting at the iterator's position (its first key at or after
-// `prefix`), up to `until_seq`, into *events. Leaves the iterator at the first key after them.
-// The caller checks it->status() afterwards.
+// `prefix`), up to `until_seq`, into *events, replacing what it held. Leaves the iterator at the
+// first key after them. The caller checks it->status() afterwards.
 Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::string_view prefix,
-                      uint64_t until_seq, RecordDecoder* decoder, std::vector<Event>* events) {
+                      uint64_t until_seq, std::vector<Event>* events) {
   uint64_t expect = 1;
   std::string where = "journal: run " + std::string(run_id);
   for (; it->Valid(); it->Next()) {
@@ -53,8 +53,11 @@ Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::strin
                            " is missing (the next record is seq " + std::to_string(seq) + ")");
     }
     if (seq > until_seq) break;
-    Event& e = events->emplace_back();
-    if (Status s = decoder->Decode(ToView(it->value()), &e); !s.ok()) {
+    // Decode into the slot a previous run left behind when there is one: its strings keep
+    // their capacity (ForEachActiveRun reuses one vector for every run).
+    size_t n = static_cast<size_t>(expect - 1);
+    Event& e = n < events->size() ? (*events)[n] : events->emplace_back();
+    if (Status s = DecodeRecordInto(ToView(it->value()), &e); !s.ok()) {
       return s.WithContext(where + " seq " + std::to_string(seq));
     }
     if (e.seq != seq) {
@@ -63,6 +66,7 @@ Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::strin
     }
     ++expect;
   }
+  events->resize(static_cast<size_t>(expect - 1));
   return Status::OK();
 }
 
@@ -81,17 +85,18 @@ Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
   it->Seek(prefix);
   bool exists = it->Valid() && HasPrefix(ToView(it->key()), prefix);
-  RecordDecoder decoder;
   Result<std::vector<Event>> result{std::vector<Event>()};
   std::vector<Event>& events = result.value();
-  RETURN_IF_ERROR(ReadRunRecords(it.get(), run_id, prefix, until_seq, &decoder, &events));
+  RETURN_IF_ERROR(ReadRunRecords(it.get(), run_id, prefix, until_seq, &events));
   RETURN_IF_ERROR(FromLevelDb(it->status(), After(run_id, events)));
   if (!exists) return NotFoundError("journal: run " + std::string(run_id) + " not found");
   return result;
 }
 
-Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
-  ASSIGN_OR_RETURN(std::vector<std::string> active, ScanIds(kActivePrefix));
+Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecords&)>& fn,
+                                    std::vector<std::string>* ids) {
+  ASSIGN_OR_RETURN(*ids, ScanIds(kActivePrefix));
+  const std::vector<std::string>& active = *ids;
   // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
   // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). Visit runs in record
   // order so the whole pass moves forward; Seek only skips runs that are not active.
@@ -106,18 +111,15 @@ Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
   leveldb::ReadOptions r = ReadOpts();
   r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
-  RecordDecoder decoder;
-  std::vector<RunRecords> out(active.size());
+  RunRecords rr;
   for (size_t i : order) {
     const std::string& prefix = prefixes[i];
     if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
       RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
       it->Seek(prefix);
     }
-    RunRecords& rr = out[i];
-    rr.run_id = std::move(active[i]);
-    RETURN_IF_ERROR(
-        ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &decoder, &rr.events));
+    rr.run_id = active[i];
+    RETURN_IF_ERROR(ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &rr.events));
     RETURN_IF_ERROR(FromLevelDb(it->status(), After(rr.run_id, rr.events)));
     if (rr.events.empty()) {
       return DataLossError("journal: run " + rr.run_id +
@@ -128,8 +130,28 @@ Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
                            std::to_string(rr.events.back().seq) +
                            ": finished, but still in the active index");
     }
+    RETURN_IF_ERROR(fn(i, rr));
   }
-  return out;  // `active` was sorted, and out[i] belongs to active[i]
+  return Status::OK();
+}
+
+Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
+  std::vector<std::string> ids;
+  std::vector<RunRecords> out;
+  RETURN_IF_ERROR(VisitActiveRuns(
+      [&](size_t i, RunRecords& rr) {
+        if (out.empty()) out.resize(ids.size());
+        out[i].run_id = std::move(rr.run_id);
+        out[i].events = std::move(rr.events);
+        return Status::OK();
+      },
+      &ids));
+  return out;  // ids are sorted, and out[i] belongs to ids[i]
+}
+
+Status JournalImpl::ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) {
+  std::vector<std::string> ids;
+  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &ids);
 }
 
 Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {

@@ -89,7 +89,7 @@ class Verifier {
       Add(rc.run_id, seq, "record after the RunFinished of seq " +
                               std::to_string(rc.finished_seq));
     }
-    Status s = decoder_.Decode(value, &event_);
+    Status s = DecodeRecordInto(value, &event_);
     if (!s.ok()) {
       Add(rc.run_id, seq, "undecodable: " + s.message());
       return;
@@ -144,7 +144,6 @@ class Verifier {
   std::set<std::string, std::less<>> active_, finished_, definitions_, seen_;
   bool format_seen_ = false;
   std::optional<RunCheck> run_;
-  RecordDecoder decoder_;
   Event event_;
 };
 

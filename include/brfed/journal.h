@@ -120,6 +120,19 @@ class Journal {
                                                 std::numeric_limits<uint64_t>::max()) = 0;
   // Every active run with its events, read in one pass (recovery). Damage as for ReadRun.
   virtual Result<std::vector<RunRecords>> ReadActiveRuns() = 0;
+  // ReadActiveRuns one run at a time: calls `fn` with each active run and its events, in an
+  // unspecified order, reusing the memory of the previous run (`fn` may move from it), so a
+  // recovery never holds every record at once. Returns the first error of `fn` or of the
+  // journal; damage is reported as by ReadActiveRuns, possibly after earlier runs were visited.
+  virtual Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) {
+    Result<std::vector<RunRecords>> runs = ReadActiveRuns();
+    if (!runs.ok()) return runs.status();
+    for (RunRecords& r : *runs) {
+      Status s = fn(r);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
 
   // Deletes the finished runs whose retention period has passed at `now`. Returns how many.
   virtual Result<int> CollectGarbage(TimePoint now) = 0;

@@ -1,6 +1,6 @@
-// Fuzz target: decoding arbitrary bytes as a journal record never crashes, and whatever decodes
-// re-encodes to bytes that decode to the same Event (the journal never stores a record it
-// cannot read back).
+// Fuzz target: decoding arbitrary bytes as a journal record never crashes; whatever the wire
+// decoder accepts, the generated protobuf parser accepts with an equal Event; and it re-encodes
+// to bytes that decode to the same Event (the journal never stores a record it cannot read).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
     return 0;
+  }
+  brfed::Result<brfed::Event> reference = brfed::storage::internal::DecodeRecordViaProtobuf(bytes);
+  if (!reference.ok() || !(*reference == *event)) {
+    std::fprintf(stderr, "the protobuf parser disagrees: %s\n",
+                 reference.status().ToString().c_str());
+    std::abort();
   }
   std::string again;
   brfed::Status s = brfed::storage::EncodeRecord(*event, &again);

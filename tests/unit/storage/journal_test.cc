@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -389,6 +390,23 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
   Result<std::vector<Journal::Problem>> problems = j->Verify();
   ASSERT_TRUE(problems.ok());
   EXPECT_TRUE(problems->empty());
+
+  // ForEachActiveRun visits the same runs with the same events, one at a time.
+  std::map<std::string, std::vector<Event>> visited;
+  ASSERT_TRUE(j->ForEachActiveRun([&](Journal::RunRecords& r) {
+                 EXPECT_TRUE(visited.emplace(r.run_id, r.events).second) << r.run_id;
+                 return Status::OK();
+               }).ok());
+  ASSERT_EQ(visited.size(), active->size());
+  for (const auto& r : *active) EXPECT_EQ(visited[r.run_id], r.events) << r.run_id;
+  // An error of the callback stops the pass and is returned.
+  int calls = 0;
+  Status s = j->ForEachActiveRun([&](Journal::RunRecords&) {
+    ++calls;
+    return AbortedError("stop");
+  });
+  EXPECT_EQ(s, AbortedError("stop"));
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_F(JournalTest, Definitions) {

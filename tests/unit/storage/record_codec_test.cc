@@ -109,10 +109,12 @@ TEST(RecordCodecTest, EveryEventTypeRoundTrips) {
     Result<Event> back = DecodeRecord(bytes);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(*back, e);
-    RecordDecoder decoder;
-    Event again;
-    ASSERT_TRUE(decoder.Decode(bytes, &again).ok());
+    Event again = cases[0];  // decoding into a used Event leaves nothing of it behind
+    ASSERT_TRUE(DecodeRecordInto(bytes, &again).ok());
     EXPECT_EQ(again, e);
+    Result<Event> reference = internal::DecodeRecordViaProtobuf(bytes);
+    ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+    EXPECT_EQ(*reference, e);
   }
 }
 
@@ -183,8 +185,12 @@ TEST(RecordCodecTest, DecodeReportsGarbageAsDataLoss) {
     const char* message;
   } cases[] = {
       {"empty", "", "unknown type 0"},
-      {"not protobuf", "\xff\xff\xff\xff\xff", "not a valid protobuf"},
-      {"truncated", valid.substr(0, valid.size() - 1), "not a valid protobuf"},
+      {"endless varint", "\xff\xff\xff\xff\xff", "bad field tag"},
+      {"truncated", valid.substr(0, valid.size() - 1), "field 16 is truncated"},
+      {"length past the end", std::string("\x22\x05" "ab", 4), "field 4 is truncated"},
+      {"field 0", std::string("\x00\x01", 2), "field number 0"},
+      {"wrong wire type", std::string("\x0a\x01" "x", 3), "field 1 has wire type 2"},
+      {"group", std::string("\x8b\x01", 2), "bad unknown field 17"},
       {"type 0", record([](Record& r) { r.set_type(RECORD_TYPE_UNSPECIFIED); }), "unknown type 0"},
       {"type 99", record([](Record& r) { r.set_type(static_cast<RecordType>(99)); }),
        "unknown type 99"},
@@ -206,6 +212,31 @@ TEST(RecordCodecTest, DecodeReportsGarbageAsDataLoss) {
     EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
     EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().ToString();
   }
+}
+
+TEST(RecordCodecTest, WireDecoderFollowsProto3) {
+  Record r;
+  r.set_type(OBSERVED);
+  r.set_seq(9);
+  r.set_message("first");
+  r.set_final_state(1);
+  r.set_item_index(-7);
+  r.set_attempt(-2);
+  std::string bytes = r.SerializeAsString();
+  // A later occurrence of a field wins; unknown fields of every wire type are skipped.
+  bytes += std::string("\x7a\x04" "last", 6);          // field 15 (message) again
+  bytes += std::string("\x88\x01\x05", 3);            // field 17, varint
+  bytes += std::string("\x92\x01\x02" "zz", 5);       // field 18, bytes
+  bytes += std::string("\x99\x01" "12345678", 10);     // field 19, fixed64
+  bytes += std::string("\xa5\x01" "1234", 6);          // field 20, fixed32
+  Result<Event> e = DecodeRecord(bytes);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->message, "last");
+  EXPECT_EQ(e->item_index, -7);
+  EXPECT_EQ(e->attempt, -2);
+  Result<Event> reference = internal::DecodeRecordViaProtobuf(bytes);
+  ASSERT_TRUE(reference.ok());
+  EXPECT_EQ(*reference, *e);
 }
 
 TEST(RecordCodecTest, NullValuesCostNoBytes) {

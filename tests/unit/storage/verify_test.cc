@@ -76,7 +76,7 @@ class VerifyTest : public ::testing::Test {
 TEST_F(VerifyTest, EveryKindOfDamageIsReported) {
   Case cases[] = {
       {"undecodable record", [](auto* b) { b->Put(RecordKey("act", 2), "garbage"); },
-       {{"act", 2, "undecodable: record: not a valid protobuf"}}, "run act seq 2"},
+       {{"act", 2, "undecodable: record: field 12 has wire type 7"}}, "run act seq 2"},
       {"seq gap", [](auto* b) { b->Delete(RecordKey("act", 2)); },
        {{"act", 2, "missing"}}, "run act: seq 2 is missing"},
       {"two missing", [](auto* b) {
@@ -149,13 +149,16 @@ TEST_F(VerifyTest, EveryKindOfDamageIsReported) {
     }
 
     Result<std::vector<Journal::RunRecords>> active = (*j)->ReadActiveRuns();
+    Status each = (*j)->ForEachActiveRun([](Journal::RunRecords&) { return Status::OK(); });
     if (c.active_error == nullptr) {
       EXPECT_TRUE(active.ok()) << active.status().ToString();
+      EXPECT_TRUE(each.ok()) << each.ToString();
     } else {
       ASSERT_FALSE(active.ok());
       EXPECT_EQ(active.status().code(), StatusCode::kDataLoss);
       EXPECT_NE(active.status().message().find(c.active_error), std::string::npos)
           << active.status().ToString();
+      EXPECT_EQ(each, active.status());
     }
   }
 }
