@@ -203,6 +203,43 @@ std::optional<json> DecodeProtobufSsar(const std::string& body) {
   return out;
 }
 
+// Decodes a form-encoded query component: "+" is a space, %XX a byte.
+std::string FormDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The value of query parameter `name` of the request ("" if absent). httplib decodes %XX but
+// not "+", which Go and Python clients use for spaces, so the raw target is parsed here.
+std::string Param(const httplib::Request& req, std::string_view name) {
+  size_t q = req.target.find('?');
+  if (q == std::string::npos) return "";
+  std::string_view query = std::string_view(req.target).substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    size_t eq = kv.find('=');
+    if (FormDecode(kv.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? "" : FormDecode(kv.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
 // Finds the socket of a plain-HTTP request (httplib does not expose it) by its ports.
 int FindSocket(const httplib::Request& req) {
   if (req.ssl != nullptr) return SSL_get_fd(req.ssl);
@@ -748,7 +785,7 @@ struct ClusterServer::Impl {
     const std::string& m = req.method;
     if (m == "GET" || m == "HEAD") {
       if (!t.name.empty()) return "get";
-      auto w = ParseBool(req.get_param_value("watch"));
+      auto w = ParseBool(Param(req, "watch"));
       return (w && *w) ? "watch" : "list";
     }
     if (m == "POST") return "create";
@@ -763,7 +800,7 @@ struct ClusterServer::Impl {
   }
 
   static IncludeObject IncludeMode(const httplib::Request& req) {
-    std::string v = req.get_param_value("includeObject");
+    std::string v = Param(req, "includeObject");
     if (v == "Object") return IncludeObject::kObject;
     if (v == "None") return IncludeObject::kNone;
     return IncludeObject::kMetadata;
@@ -800,7 +837,7 @@ struct ClusterServer::Impl {
         return SendStatus(res, 403, "Forbidden", msg, details);
       }
     }
-    if (req.has_param("dryRun") && !req.get_param_value("dryRun").empty()) {
+    if (!Param(req, "dryRun").empty()) {
       return SendStatus(res, 400, "BadRequest", "dry-run is not supported by kube-sim");
     }
     if (is_ssar) return HandleSsar(req, res, user);
@@ -869,10 +906,10 @@ struct ClusterServer::Impl {
 
   Result<Store::ListOptions> ListOpts(const httplib::Request& req) {
     Store::ListOptions lo;
-    lo.label_selector = req.get_param_value("labelSelector");
-    lo.field_selector = req.get_param_value("fieldSelector");
-    lo.continue_token = req.get_param_value("continue");
-    std::string limit = req.get_param_value("limit");
+    lo.label_selector = Param(req, "labelSelector");
+    lo.field_selector = Param(req, "fieldSelector");
+    lo.continue_token = Param(req, "continue");
+    std::string limit = Param(req, "limit");
     if (!limit.empty()) {
       char* end = nullptr;
       long long v = std::strtoll(limit.c_str(), &end, 10);
@@ -1115,10 +1152,10 @@ struct ClusterServer::Impl {
     w->fields = *fs;
     w->table = WantsTable(req);
     w->include = IncludeMode(req);
-    auto b = ParseBool(req.get_param_value("allowWatchBookmarks"));
+    auto b = ParseBool(Param(req, "allowWatchBookmarks"));
     w->bookmarks = b && *b;
-    auto sie = ParseBool(req.get_param_value("sendInitialEvents"));
-    std::string rv = req.get_param_value("resourceVersion");
+    auto sie = ParseBool(Param(req, "sendInitialEvents"));
+    std::string rv = Param(req, "resourceVersion");
     bool initial = rv.empty() || rv == "0" || (sie && *sie);
     w->send_initial_end = sie && *sie && w->bookmarks;
     if (initial) {
@@ -1139,7 +1176,7 @@ struct ClusterServer::Impl {
     }
     w->started = Clock::now();
     w->deadline = Clock::now() + std::chrono::hours(24 * 365);
-    std::string ts = req.get_param_value("timeoutSeconds");
+    std::string ts = Param(req, "timeoutSeconds");
     if (!ts.empty()) {
       long long secs = std::strtoll(ts.c_str(), nullptr, 10);
       if (secs > 0) w->deadline = Clock::now() + std::chrono::seconds(secs);
