@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <memory>
@@ -664,6 +666,64 @@ TEST(MachineTest, ObservationIsKeptForTheRunningAttempt) {
   EXPECT_EQ(d.Instance("a", -1).observed, "member k8s-1: execute");
 }
 
+TEST(RunFormatTest, Times) {
+  struct {
+    int64_t ms;
+    std::optional<int64_t> base;
+    const char* want;
+  } cases[] = {
+      {1609459200123, std::nullopt, "2021-01-01T00:00:00.123Z"},
+      {0, std::nullopt, "1970-01-01T00:00:00.000Z"},
+      {-1, std::nullopt, "1969-12-31T23:59:59.999Z"},
+      {90500, 0, "+1m30.5s"},
+      {0, 1000, "-1s"},
+      {5, 5, "+0s"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.want);
+    FormatOptions o;
+    if (c.base) o.relative_to = At(*c.base);
+    EXPECT_EQ(FormatTime(At(c.ms), o), c.want);
+  }
+}
+
+TEST(RunFormatTest, EventAndViewValues) {
+  Event e;
+  e.type = EventType::kAttemptFailed;
+  e.seq = 4;
+  e.time = At(1500);
+  e.step_id = "snap";
+  e.item_index = 2;
+  e.attempt = 3;
+  e.code = StatusCode::kUnavailable;
+  e.retryable = true;
+  e.message = "say \"hi\"";
+  EXPECT_EQ(FormatEventLine(e, {At(0)}),
+            "4 AttemptFailed t=+1.5s snap[2] attempt=3 code=UNAVAILABLE retryable "
+            "msg=\"say \\\"hi\\\"\"");
+  EXPECT_EQ(EventToValue(e).ToJson(),
+            R"({"attempt":3,"code":"UNAVAILABLE","item_index":2,"message":"say \"hi\"",)"
+            R"("retryable":true,"seq":4,"step":"snap","time_ms":1500,"type":"AttemptFailed"})");
+
+  Driver d(MakeWorkflow({Step("a")}));
+  d.Effects(0);
+  d.Fail("a", -1, 10, false);
+  Value v = RunViewToValue(d.m().View());
+  EXPECT_EQ(v.Find("state")->as_string(), "Finalizing");
+  EXPECT_EQ(v.Find("message")->as_string(), "step a: UNAVAILABLE: boom");
+  EXPECT_TRUE(v.Find("finished_at_ms")->is_null());
+  const Value& a = v.Find("instances")->as_list().at(0);
+  EXPECT_EQ(a.Find("error")->ToJson(), R"({"code":"UNAVAILABLE","message":"boom"})");
+  EXPECT_EQ(a.Find("finished_at_ms")->as_int(), 10);
+  std::string text = FormatRunText(d.m().View(), {At(0)});
+  EXPECT_EQ(text,
+            "run r1 workflow=wf state=Finalizing seq=3 started=+0s\n"
+            "message: step a: UNAVAILABLE: boom\n"
+            "params: {}\n"
+            "STEP  ITEM  SECTION  STATE   ATTEMPT  KEY   NEXT  DETAIL\n"
+            "a     -     main     Failed  1        r1:a  -     error=\"UNAVAILABLE: boom\"\n");
+}
+
 // --- Properties ---------------------------------------------------------------------------
 
 // A workflow exercising every feature: fan-out, needs, retries with jitter, timeouts, finally.
@@ -777,7 +837,12 @@ std::vector<Event> RandomRun(uint64_t seed, RunMachine* live) {
 
 TEST(MachinePropertyTest, RandomStreamsKeepInvariantsAndReplayExactly) {
   auto wf = RichWorkflow();
+  // A fresh base seed each run, logged; BRFED_SEED=<n> replays a failing one.
   uint64_t base = std::random_device{}();
+  if (const char* env = std::getenv("BRFED_SEED")) base = std::strtoull(env, nullptr, 10);
+  std::cerr << "MachinePropertyTest base seed " << base << " (BRFED_SEED=" << base
+            << " to reproduce)\n";
+  RecordProperty("base_seed", std::to_string(base));
   int finished = 0;
   for (uint64_t i = 0; i < 200; ++i) {
     uint64_t seed = base + i;
