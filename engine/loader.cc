@@ -88,11 +88,11 @@ struct StepInfo {
   StepDef def;
   SourcePos map_pos;
   bool has_id = false;
+  bool has_for_each = false;  // `forEach` is present, even if invalid
   std::vector<std::pair<std::string, SourcePos>> needs;
   std::vector<RefUse> refs;
   std::string started;  // `if: started(X)`: X
   SourcePos if_pos;
-  const RefUse* for_each_ref = nullptr;  // set in phase 3 from refs
 };
 
 class Loader {
@@ -297,7 +297,10 @@ class Loader {
 
     if (const YamlNode* needs = n.Find("needs")) ReadNeeds(*needs, &s);
 
-    if (const YamlNode* fe = n.Find("forEach")) ReadForEach(*fe, &s);
+    if (const YamlNode* fe = n.Find("forEach")) {
+      s.has_for_each = true;
+      ReadForEach(*fe, &s);
+    }
 
     if (const YamlNode* with = n.Find("with")) {
       if (with->kind != YamlNode::Kind::kMap) {
@@ -697,7 +700,7 @@ class Loader {
     if (r.path.head == "item") {
       if (r.in_for_each) {
         Error(r.pos, ref + ": forEach cannot reference item");
-      } else if (!s.def.for_each) {
+      } else if (!s.has_for_each) {
         Error(r.pos, ref + ": item is only defined in a forEach step");
       }
       return;

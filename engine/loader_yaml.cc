@@ -119,7 +119,7 @@ Value ResolvePlain(const std::string& s) {
 // nodes) it ignores every further event; the parser still runs to the end of the document.
 class TreeBuilder final : public YAML::EventHandler {
  public:
-  explicit TreeBuilder(std::vector<Diagnostic>* diags) : diags_(diags) {}
+  TreeBuilder(std::string_view text, std::vector<Diagnostic>* diags) : text_(text), diags_(diags) {}
 
   bool failed() const { return failed_; }
   std::optional<YamlNode>& root() { return root_; }
@@ -127,10 +127,21 @@ class TreeBuilder final : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
 
+  // yaml-cpp reports "~", "null", "Null" and "NULL" as null events without their text; the
+  // text is needed when such a scalar is a map key, so read it back from the source.
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     if (failed_) return;
     YamlNode n;
     n.pos = PosOf(mark);
+    if (mark.pos >= 0 && static_cast<size_t>(mark.pos) < text_.size()) {
+      std::string_view at = text_.substr(static_cast<size_t>(mark.pos));
+      for (std::string_view word : {"null", "Null", "NULL", "~"}) {
+        if (at.substr(0, word.size()) == word) {
+          n.text = std::string(word);
+          break;
+        }
+      }
+    }
     Finish(std::move(n), anchor);
   }
 
@@ -301,9 +312,12 @@ class TreeBuilder final : public YAML::EventHandler {
         return;
       }
     }
+    // An empty value has no place of its own (yaml-cpp marks the next token): use its key's.
+    if (n.kind == YamlNode::Kind::kScalar && n.scalar.is_null() && n.text.empty()) n.pos = key.pos;
     top.node.entries.push_back({std::move(key.text), key.pos, std::move(n)});
   }
 
+  std::string_view text_;
   std::vector<Diagnostic>* diags_;
   std::vector<Frame> stack_;
   std::optional<YamlNode> root_;
@@ -363,7 +377,7 @@ std::optional<YamlNode> ParseYaml(std::string_view text, std::vector<Diagnostic>
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
-    TreeBuilder builder(diags);
+    TreeBuilder builder(text, diags);
     if (!parser.HandleNextDocument(builder)) {
       diags->push_back({"", SourcePos{1, 1}, "empty document"});
       return std::nullopt;
@@ -371,7 +385,7 @@ std::optional<YamlNode> ParseYaml(std::string_view text, std::vector<Diagnostic>
     if (builder.failed()) return std::nullopt;
     // A second document is an error; parse it with a throwaway builder only to find where.
     std::vector<Diagnostic> ignored;
-    TreeBuilder rest(&ignored);
+    TreeBuilder rest(text, &ignored);
     if (parser.HandleNextDocument(rest)) {
       SourcePos where = rest.root() ? rest.root()->pos : EndOf(text);
       diags->push_back({"", where, "more than one YAML document"});
