@@ -40,7 +40,7 @@ std::string NoopWorkflow(uint64_t steps) {
 }
 
 std::string RunId(uint64_t i) {
-  char id[40];
+  char id[64];
   std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llu",
                 static_cast<unsigned long long>(i));
   return id;

@@ -2,6 +2,7 @@
 // full scan of the same database (issue 2 §7).
 //
 //   build/dev/bench/recovery_bench [--runs=100000] [--records_per_run=10] [--dir=/path]
+//                                  [--keep=1: leave the journal for brfedctl to look at]
 //
 // Builds a journal of runs * records_per_run records (default 1,000,000 over 100,000 runs)
 // with direct Journal::Append calls of big batches: every run has done all but the last of its
@@ -34,7 +35,7 @@ int Fail(const Status& s) {
 }
 
 std::string RunId(uint64_t i) {
-  char id[40];
+  char id[64];
   std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llu",
                 static_cast<unsigned long long>(i));
   return id;
@@ -141,6 +142,7 @@ int Main(int argc, char** argv) {
   jo.create_if_missing = false;
   Result<std::unique_ptr<Journal>> journal = OpenJournal(jo);
   if (!journal.ok()) return Fail(journal.status());
+  double journal_open = SecondsSince(t0);
   EngineOptions eo;
   eo.env = Env::Default();
   eo.journal = journal->get();
@@ -149,10 +151,15 @@ int Main(int argc, char** argv) {
   if (!engine.ok()) return Fail(engine.status());
   double recovery = SecondsSince(t0);
   size_t active = (*engine)->ActiveRunIds().size();
-  std::printf("recovery: %zu active runs re-armed in %.3fs\n", active, recovery);
+  std::printf("recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs)\n",
+              active, recovery, journal_open, recovery - journal_open);
   engine->reset();
   journal->reset();
-  std::filesystem::remove_all(dir);
+  if (FlagInt(argc, argv, "keep", 0) == 0) {
+    std::filesystem::remove_all(dir);
+  } else {
+    std::printf("kept the journal in %s\n", jdir.c_str());
+  }
   if (active != runs) {
     return Fail(InternalError("recovered " + std::to_string(active) + " runs, expected " +
                               std::to_string(runs)));

@@ -102,7 +102,8 @@ void PrintRun(const RunView& v, uint64_t records, std::ostream& out) {
   for (const InstanceView& i : v.instances) {
     std::string detail;
     if (i.state == InstanceState::kSucceeded) {
-      if (!(i.outputs == Value(Value::Map{}))) detail = "outputs " + Truncate(i.outputs.ToJson(), 60);
+      bool empty = i.outputs.is_null() || (i.outputs.is_map() && i.outputs.as_map().empty());
+      if (!empty) detail = "outputs " + Truncate(i.outputs.ToJson(), 60);
     } else if (!i.last_error.ok()) {
       detail = i.last_error.ToString();
     } else if (!i.observed.empty() && !IsTerminal(i.state)) {

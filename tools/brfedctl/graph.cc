@@ -94,7 +94,7 @@ int Graph(const std::vector<std::string>& argv) {
   if (!journal.ok()) return PrintError(journal.status());
   Result<std::unique_ptr<StepRegistry>> registry = MakeRegistry();
   if (!registry.ok()) return PrintError(registry.status());
-  Result<LoadedRun> run = LoadRun(**journal, **registry, id);
+  Result<LoadedRun> run = RunLoader(**journal, **registry).Load(id);
   if (!run.ok()) return PrintError(run.status().WithContext("graph " + id));
   if (run->workflow == nullptr) return PrintError(run->problem.WithContext("graph " + id));
   const RunView& v = run->view;

@@ -22,6 +22,7 @@ constexpr char kUsage[] =
 struct Context {
   std::unique_ptr<Journal> journal;
   std::unique_ptr<StepRegistry> registry;
+  std::unique_ptr<RunLoader> loader;
   bool json = false;
 };
 
@@ -40,7 +41,7 @@ int List(Context& c) {
   Value::List json;
   bool damaged = false;
   for (const std::string& id : *ids) {
-    Result<LoadedRun> run = LoadRun(*c.journal, *c.registry, id);
+    Result<LoadedRun> run = c.loader->Load(id);
     if (!run.ok()) {
       damaged = true;
       table.AddRow({id, "?", "Damaged", "", "", "", "", run.status().message()});
@@ -243,9 +244,10 @@ int Inspect(const std::vector<std::string>& argv) {
   Result<std::unique_ptr<StepRegistry>> registry = MakeRegistry();
   if (!registry.ok()) return PrintError(registry.status());
   c.registry = std::move(registry).value();
+  c.loader = std::make_unique<RunLoader>(*c.journal, *c.registry);
 
   if (what == "list") return List(c);
-  Result<LoadedRun> run = LoadRun(*c.journal, *c.registry, pos[1]);
+  Result<LoadedRun> run = c.loader->Load(pos[1]);
   if (!run.ok()) return PrintError(run.status().WithContext("inspect " + what + " " + pos[1]));
   if (what == "show") return Show(c, *run);
   if (what == "timeline") return Timeline(c, *run);

@@ -27,8 +27,9 @@ namespace {
 constexpr char kUsage[] =
     "usage: brfedctl run --journal DIR --run-id ID [--param NAME=VALUE]... FILE.yaml";
 
-Result<Value> ParseParams(const std::vector<std::string>& flags) {
-  Value params = Value::Map{};
+// Fills *params (a map) from NAME=VALUE flags.
+Status ParseParams(const std::vector<std::string>& flags, Value* params) {
+  *params = Value::Map{};
   for (const std::string& f : flags) {
     size_t eq = f.find('=');
     if (eq == 0 || eq == std::string::npos) {
@@ -36,9 +37,9 @@ Result<Value> ParseParams(const std::vector<std::string>& flags) {
     }
     std::string name = f.substr(0, eq);
     ASSIGN_OR_RETURN(Value v, ParseYamlValue(f.substr(eq + 1), "--param " + name));
-    params.as_map()[name] = std::move(v);
+    params->as_map()[name] = std::move(v);
   }
-  return params;
+  return Status::OK();
 }
 
 // Prints one line per instance transition of one run. Called on the engine thread only.
@@ -105,8 +106,10 @@ int Run(const std::vector<std::string>& argv) {
   const std::string run_id = *args->Get("run-id");
   const std::string file = args->positional()[0];
   if (run_id.empty()) return PrintError(InvalidArgumentError("run: --run-id is empty"));
-  Result<Value> params = ParseParams(args->GetAll("param"));
-  if (!params.ok()) return PrintError(params.status().WithContext("run"));
+  Value params;
+  if (Status s = ParseParams(args->GetAll("param"), &params); !s.ok()) {
+    return PrintError(s.WithContext("run"));
+  }
 
   Result<std::unique_ptr<StepRegistry>> registry = MakeRegistry();
   if (!registry.ok()) return PrintError(registry.status());
@@ -120,7 +123,7 @@ int Run(const std::vector<std::string>& argv) {
   bool exists = std::binary_search(runs->begin(), runs->end(), run_id);
   std::shared_ptr<const Workflow> workflow;
   if (exists) {
-    Result<LoadedRun> run = LoadRun(**journal, **registry, run_id);
+    Result<LoadedRun> run = RunLoader(**journal, **registry).Load(run_id);
     if (!run.ok()) return PrintError(run.status().WithContext("run " + run_id));
     if (!run->problem.ok()) return PrintError(run->problem.WithContext("run " + run_id));
     if (IsFinished(run->view.state)) {
@@ -153,7 +156,7 @@ int Run(const std::vector<std::string>& argv) {
   if (!engine.ok()) return PrintError(engine.status().WithContext("run: journal " + dir));
 
   if (!exists) {
-    Status s = (*engine)->StartRun(run_id, workflow, *params);
+    Status s = (*engine)->StartRun(run_id, workflow, params);
     if (!s.ok()) return PrintError(s.WithContext("run " + run_id));
   }
   Result<RunView> done = InternalError("not waited");

@@ -4,23 +4,23 @@
 
 namespace brfed::ctl {
 
-Result<std::shared_ptr<const Workflow>> LoadDefinition(Journal& journal,
-                                                       const ActionCatalog& actions,
-                                                       const std::string& hash) {
-  Result<std::string> text = journal.GetDefinition(hash);
+Result<std::shared_ptr<const Workflow>> RunLoader::Definition(const std::string& hash) {
+  if (auto it = definitions_.find(hash); it != definitions_.end()) return it->second;
+  Result<std::string> text = journal_.GetDefinition(hash);
   if (!text.ok()) {
     return text.status().WithContext("definition " + hash);
   }
-  Result<Workflow> wf = LoadWorkflow(*text, "journal:d/" + hash, actions);
+  Result<Workflow> wf = LoadWorkflow(*text, "journal:d/" + hash, actions_);
   if (!wf.ok()) return wf.status().WithContext("definition " + hash + " no longer loads");
-  return std::shared_ptr<const Workflow>(std::make_shared<Workflow>(std::move(wf).value()));
+  auto loaded = std::make_shared<const Workflow>(std::move(wf).value());
+  definitions_.emplace(hash, loaded);
+  return std::shared_ptr<const Workflow>(loaded);
 }
 
-Result<LoadedRun> LoadRun(Journal& journal, const ActionCatalog& actions,
-                          std::string_view run_id, uint64_t until_seq) {
+Result<LoadedRun> RunLoader::Load(std::string_view run_id, uint64_t until_seq) {
   LoadedRun run;
   run.run_id = std::string(run_id);
-  ASSIGN_OR_RETURN(run.events, journal.ReadRun(run_id, until_seq));
+  ASSIGN_OR_RETURN(run.events, journal_.ReadRun(run_id, until_seq));
   run.view.run_id = run.run_id;
   if (run.events.empty()) {
     run.problem = DataLossError("run " + run.run_id + ": no records");
@@ -37,8 +37,7 @@ Result<LoadedRun> LoadRun(Journal& journal, const ActionCatalog& actions,
                                 std::string(EventTypeName(first.type)) + ", not RunStarted");
     return run;
   }
-  Result<std::shared_ptr<const Workflow>> wf =
-      LoadDefinition(journal, actions, first.definition_hash);
+  Result<std::shared_ptr<const Workflow>> wf = Definition(first.definition_hash);
   if (!wf.ok()) {
     run.problem = wf.status().WithContext("run " + run.run_id);
     return run;

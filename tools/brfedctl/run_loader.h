@@ -1,7 +1,8 @@
-// LoadRun: one run as brfedctl shows it — its records, the definition it started with, and
+// RunLoader: one run as brfedctl shows it — its records, the definition it started with, and
 // the state the machine derives from them.
 //
-//   ASSIGN_OR_RETURN(LoadedRun run, LoadRun(*journal, *registry, "r1"));
+//   RunLoader loader(*journal, *registry);
+//   ASSIGN_OR_RETURN(LoadedRun run, loader.Load("r1"));
 //   std::cout << RunStateName(run.view.state);
 //
 // The records are read as they are; a definition that is missing or no longer loads, or a
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,16 +34,26 @@ struct LoadedRun {
   Status problem;                             // why the replay stopped early, if it did
 };
 
-// Errors: kNotFound for an unknown run; the journal's kDataLoss for unreadable records (which
-// names the run and seq).
-Result<LoadedRun> LoadRun(Journal& journal, const ActionCatalog& actions,
-                          std::string_view run_id,
-                          uint64_t until_seq = std::numeric_limits<uint64_t>::max());
+// Loads runs of one journal, loading each definition once. Not thread-safe.
+class RunLoader {
+ public:
+  // Both must outlive the loader.
+  RunLoader(Journal& journal, const ActionCatalog& actions)
+      : journal_(journal), actions_(actions) {}
 
-// The definition a run started with, loaded against `actions`. "journal:d/<hash>" names it in
-// diagnostics.
-Result<std::shared_ptr<const Workflow>> LoadDefinition(Journal& journal,
-                                                       const ActionCatalog& actions,
-                                                       const std::string& hash);
+  // Errors: kNotFound for an unknown run; the journal's kDataLoss for unreadable records
+  // (which names the run and seq).
+  Result<LoadedRun> Load(std::string_view run_id,
+                         uint64_t until_seq = std::numeric_limits<uint64_t>::max());
+
+  // The definition stored under `hash`, loaded against the actions. "journal:d/<hash>" names
+  // it in diagnostics.
+  Result<std::shared_ptr<const Workflow>> Definition(const std::string& hash);
+
+ private:
+  Journal& journal_;
+  const ActionCatalog& actions_;
+  std::map<std::string, std::shared_ptr<const Workflow>, std::less<>> definitions_;
+};
 
 }  // namespace brfed::ctl

@@ -34,10 +34,11 @@ int Verify(const std::vector<std::string>& argv) {
   Result<std::vector<std::string>> runs = (*journal)->ListRuns();
   if (!runs.ok()) return PrintError(runs.status().WithContext("verify: journal " + dir));
   uint64_t records = 0;
+  RunLoader loader(**journal, **registry);
   for (const std::string& id : *runs) {
     bool reported = std::any_of(problems.begin(), problems.end(),
                                 [&](const Journal::Problem& p) { return p.run_id == id; });
-    Result<LoadedRun> run = LoadRun(**journal, **registry, id);
+    Result<LoadedRun> run = loader.Load(id);
     if (!run.ok()) {
       if (!reported) problems.push_back({id, 0, run.status().message()});
       continue;
