@@ -92,12 +92,12 @@ void RuntimeImpl::Start() {
 }
 
 bool RuntimeImpl::Post(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (closed_) return false;
-    queue_.push_back(std::move(fn));
-    idle_ = false;
-  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return false;
+  queue_.push_back(std::move(fn));
+  idle_ = false;
+  // Notified under the lock: once the engine thread has seen this closure, the engine may be
+  // destroyed, and the condition variable with it, before an unlocked notify would run.
   queue_cv_.notify_one();
   return true;
 }
