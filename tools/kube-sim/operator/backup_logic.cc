@@ -118,6 +118,10 @@ std::string BackupReconciler::Validate() const {
   if (StringAt(spec, "s3.bucket").empty()) return "bucket should be configured for s3 storage";
   std::string endpoint = StringAt(spec, "s3.endpoint");
   if (!endpoint.empty() && !ValidEndpoint(endpoint)) return "invalid s3 endpoint " + endpoint;
+  return "";
+}
+
+std::string BackupReconciler::ValidateTc() const {
   const nlohmann::json& tc = *ctx_.tc;
   if (!BoolAt(tc, "spec.acrossK8s"))
     return "only support volume snapshot backup across k8s clusters";
@@ -151,13 +155,18 @@ Decision<BackupRuntime> BackupReconciler::Run() {
     ReleaseInit();  // a failed member's initialize job is deleted, so GC resumes
     if (Has("Invalid") || Has("Complete") || Has("Failed")) return std::move(d_);
   }
+  if (std::string err = Validate(); !err.empty()) {
+    ReleaseInit();
+    Write(Condition("Invalid", "InvalidSpec", err));
+    return std::move(d_);
+  }
   if (ctx_.tc == nullptr) {
     Write(Condition("RetryFailed", "TidbClusterNotFound",
                     "tidbcluster " + StringAt(obj_, "spec.br.cluster") + " not found"));
     d_.WakeAt(ctx_.now + ctx_.options->retry_failed_delay);
     return std::move(d_);
   }
-  if (std::string err = Validate(); !err.empty()) {
+  if (std::string err = ValidateTc(); !err.empty()) {
     ReleaseInit();
     Write(Condition("Invalid", "InvalidSpec", err));
     return std::move(d_);

@@ -69,7 +69,9 @@ class BackupReconciler {
   bool WriteFault(const Fault& fault, const char* default_type, const char* reason);
   bool InitActive() const;
   void ReleaseInit();
+  // Checks of the spec alone, then of the referenced TidbCluster: "" or the Invalid message.
   std::string Validate() const;
+  std::string ValidateTc() const;
 
   bool Deletion();
   bool Watchdog();

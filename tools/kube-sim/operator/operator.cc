@@ -275,6 +275,12 @@ void DataPlaneOperator::ProcessMember(
   std::optional<nlohmann::json> tc;
   if (!tc_name.empty()) {
     Result<nlohmann::json> got = store_->Get(TidbClustersResource(), tc_ns, tc_name);
+    if (got.ok() && ReconcileTidbCluster(*got, data_plane_, Clock::now())) {
+      // A new cluster this operator has not looked at yet: report its stores first, so the
+      // member is not judged on a status the operator is about to write.
+      ProcessTidbCluster({Kind::kTidbCluster, tc_ns, tc_name});
+      got = store_->Get(TidbClustersResource(), tc_ns, tc_name);
+    }
     if (got.ok()) tc = std::move(*got);
   }
   OperatorOptions options;

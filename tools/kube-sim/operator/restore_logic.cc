@@ -66,6 +66,10 @@ std::string RestoreReconciler::Validate() const {
   if (StringAt(spec, "s3.bucket").empty()) return "bucket should be configured for s3 storage";
   std::string endpoint = StringAt(spec, "s3.endpoint");
   if (!endpoint.empty() && !ValidEndpoint(endpoint)) return "invalid s3 endpoint " + endpoint;
+  return "";
+}
+
+std::string RestoreReconciler::ValidateTc() const {
   const nlohmann::json& tc = *ctx_.tc;
   if (!BoolAt(tc, "spec.acrossK8s"))
     return "only support volume snapshot restore across k8s clusters";
@@ -91,13 +95,17 @@ Decision<RestoreRuntime> RestoreReconciler::Run() {
     AsyncWarmUpEnd();  // async warm-up may finish after Complete
     return std::move(d_);
   }
+  if (std::string err = Validate(); !err.empty()) {
+    Write(Condition("Invalid", "InvalidSpec", err));
+    return std::move(d_);
+  }
   if (ctx_.tc == nullptr) {
     Write(Condition("RetryFailed", "TidbClusterNotFound",
                     "tidbcluster " + StringAt(obj_, "spec.br.cluster") + " not found"));
     d_.WakeAt(ctx_.now + ctx_.options->retry_failed_delay);
     return std::move(d_);
   }
-  if (std::string err = Validate(); !err.empty()) {
+  if (std::string err = ValidateTc(); !err.empty()) {
     Write(Condition("Invalid", "InvalidSpec", err));
     return std::move(d_);
   }

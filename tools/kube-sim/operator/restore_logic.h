@@ -49,7 +49,9 @@ class RestoreReconciler {
   bool DueStep() { return Due(ctx_.options->step_delay); }
   Progress Write(const Condition& c);
   Progress WriteFault(const Fault& fault, const char* reason);
+  // Checks of the spec alone, then of the referenced TidbCluster: "" or the Invalid message.
   std::string Validate() const;
+  std::string ValidateTc() const;
 
   Progress VolumeProgress();
   Progress WarmUpAndTikv();
