@@ -203,6 +203,9 @@ Status Transport::Prepare(Handle& h, const HttpRequest& req, const Credential& c
     h.connect_to = curl_slist_append(nullptr, connect_to_.c_str());
     curl_easy_setopt(c, CURLOPT_CONNECT_TO, h.connect_to);
   }
+  // No TLS session resumption across connections (client-go does none either): servers that
+  // verify client certificates but set no session id context fail resumed handshakes.
+  curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   if (insecure_) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -270,6 +273,12 @@ Result<HttpResponse> Transport::Perform(const HttpRequest& req, const Credential
   long code = 0;
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
   resp.code = static_cast<int>(code);
+  if (!req.body.empty() && (code < 200 || code > 299)) {
+    // A server that refuses a request early (throttling, an injected fault) may answer before
+    // reading the body, leaving it in the connection to be parsed as the next request. Do not
+    // reuse such a connection: dropping the handle closes it.
+    return resp;
+  }
   Release(std::move(h));
   return resp;
 }

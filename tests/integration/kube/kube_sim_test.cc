@@ -216,11 +216,12 @@ class KubeSimInformerTest : public KubeSimTest {
     informer_.reset();  // before the simulator
   }
 
-  // Cuts the cluster off (open watches drop, connections are refused) while `changes` runs.
+  // Cuts the cluster off (open watches drop, every request's connection is reset) while
+  // `changes` runs.
   void WhileDisconnected(const std::function<void()>& changes) {
-    kubesim::FaultSpec refuse;
-    refuse.unreachable = "refuse";
-    ASSERT_TRUE(sim_->SetFaults("k8s-1", refuse).ok());
+    kubesim::FaultSpec reset;
+    reset.unreachable = "reset";
+    ASSERT_TRUE(sim_->SetFaults("k8s-1", reset).ok());
     changes();
     ASSERT_TRUE(sim_->ClearFaults("k8s-1").ok());
   }
