@@ -133,17 +133,17 @@ class JournalImpl final : public LevelDbJournal {
 
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::vector<Pending> queue_;  // guarded by mu_
-  RunMap runs_;                 // guarded by mu_
-  Status sticky_;               // guarded by mu_; the first failed write
-  bool stopping_ = false;       // guarded by mu_
+  std::vector<Pending> queue_;  // GUARDED_BY(mu_)
+  RunMap runs_;                 // GUARDED_BY(mu_)
+  Status sticky_;               // GUARDED_BY(mu_); the first failed write
+  bool stopping_ = false;       // GUARDED_BY(mu_)
 
   std::mutex epoch_mu_;  // serializes SetLeaderEpoch's read-compare-write
 
   mutable std::mutex stats_mu_;
-  JournalStats stats_;       // guarded by stats_mu_
-  Histogram append_latency_;  // guarded by stats_mu_
-  Histogram batch_latency_;   // guarded by stats_mu_
+  JournalStats stats_;       // GUARDED_BY(stats_mu_)
+  Histogram append_latency_;  // GUARDED_BY(stats_mu_)
+  Histogram batch_latency_;   // GUARDED_BY(stats_mu_)
 
   // Committer-thread state.
   leveldb::WriteBatch write_batch_;  // reused: Clear() keeps its buffer

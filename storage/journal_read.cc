@@ -33,23 +33,23 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
 // first key after them. The caller checks it->status() afterwards.
 Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::string_view prefix,
                       uint64_t until_seq, std::vector<Event>* events) {
+  auto where = [&] { return "journal: run " + std::string(run_id); };
   uint64_t expect = 1;
-  std::string where = "journal: run " + std::string(run_id);
   for (; it->Valid(); it->Next()) {
     std::string_view key = ToView(it->key());
     if (!HasPrefix(key, prefix)) break;
-    std::string_view run;
+    // Under r/<run-id>/ the rest of a record key is exactly its 8-byte seq.
     uint64_t seq = 0;
-    if (!ParseRecordKey(key, &run, &seq) || run != run_id) {
-      return DataLossError(where + ": malformed record key \"" + PrintableKey(key) + "\"");
+    if (!GetBigEndian64(key.substr(prefix.size()), &seq)) {
+      return DataLossError(where() + ": malformed record key \"" + PrintableKey(key) + "\"");
     }
     if (seq != expect) {
       // LevelDB's iterator steps over a block it could not read and keeps the error for
       // status(): the gap is then that block, and its error says more than the gap does.
       if (!it->status().ok()) {
-        return FromLevelDb(it->status(), where + " after seq " + std::to_string(expect - 1));
+        return FromLevelDb(it->status(), where() + " after seq " + std::to_string(expect - 1));
       }
-      return DataLossError(where + ": seq " + std::to_string(expect) +
+      return DataLossError(where() + ": seq " + std::to_string(expect) +
                            " is missing (the next record is seq " + std::to_string(seq) + ")");
     }
     if (seq > until_seq) break;
@@ -58,10 +58,10 @@ Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::strin
     size_t n = static_cast<size_t>(expect - 1);
     Event& e = n < events->size() ? (*events)[n] : events->emplace_back();
     if (Status s = DecodeRecordInto(ToView(it->value()), &e); !s.ok()) {
-      return s.WithContext(where + " seq " + std::to_string(seq));
+      return s.WithContext(where() + " seq " + std::to_string(seq));
     }
     if (e.seq != seq) {
-      return DataLossError(where + " seq " + std::to_string(seq) + ": the record says seq " +
+      return DataLossError(where() + " seq " + std::to_string(seq) + ": the record says seq " +
                            std::to_string(e.seq));
     }
     ++expect;
@@ -70,11 +70,13 @@ Status ReadRunRecords(leveldb::Iterator* it, std::string_view run_id, std::strin
   return Status::OK();
 }
 
-// Where an iteration over a run stopped, for an error of the iterator.
-std::string After(std::string_view run_id, const std::vector<Event>& events) {
-  std::string s = "journal: run " + std::string(run_id);
-  if (!events.empty()) s += " after seq " + std::to_string(events.back().seq);
-  return s;
+// The iterator's error, if any, placed after the last record read.
+Status IteratorError(const leveldb::Iterator& it, std::string_view run_id,
+                     const std::vector<Event>& events) {
+  if (it.status().ok()) return Status::OK();
+  std::string where = "journal: run " + std::string(run_id);
+  if (!events.empty()) where += " after seq " + std::to_string(events.back().seq);
+  return FromLevelDb(it.status(), where);
 }
 
 }  // namespace
@@ -88,7 +90,7 @@ Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_
   Result<std::vector<Event>> result{std::vector<Event>()};
   std::vector<Event>& events = result.value();
   RETURN_IF_ERROR(ReadRunRecords(it.get(), run_id, prefix, until_seq, &events));
-  RETURN_IF_ERROR(FromLevelDb(it->status(), After(run_id, events)));
+  RETURN_IF_ERROR(IteratorError(*it, run_id, events));
   if (!exists) return NotFoundError("journal: run " + std::string(run_id) + " not found");
   return result;
 }
@@ -120,7 +122,7 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
     }
     rr.run_id = active[i];
     RETURN_IF_ERROR(ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &rr.events));
-    RETURN_IF_ERROR(FromLevelDb(it->status(), After(rr.run_id, rr.events)));
+    RETURN_IF_ERROR(IteratorError(*it, rr.run_id, rr.events));
     if (rr.events.empty()) {
       return DataLossError("journal: run " + rr.run_id +
                            " is in the active index but has no records");
