@@ -3,6 +3,7 @@
 
 #include "engine/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -84,7 +85,7 @@ void RuntimeImpl::Start() {
   // Reconcile for its running attempts under their journaled keys.
   std::promise<void> first_pass;
   Post([this, &first_pass] {
-    for (const auto& [id, r] : runs_) MarkDirty(id);
+    for (const auto& [id, r] : runs_) MarkDirty(*r, /*act=*/true);
     PumpDirty();
     first_pass.set_value();
   });
@@ -180,8 +181,13 @@ Result<RunView> RuntimeImpl::GetRun(const std::string& run_id) {
 }
 
 std::vector<std::string> RuntimeImpl::ActiveRunIds() {
-  std::lock_guard<std::mutex> l(mu_);
-  return {active_.begin(), active_.end()};
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ids.assign(active_.begin(), active_.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 Result<RunView> RuntimeImpl::WaitRun(const std::string& run_id, Duration timeout) {

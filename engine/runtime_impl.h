@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -50,6 +52,8 @@ struct RunSlot {
   // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
   std::shared_ptr<const Value> params;
   bool started = false;           // its RunStarted is durable and applied
+  bool queued = false;            // in RuntimeImpl::dirty_
+  bool act = true;                // its running attempts need a look (Act) before Pump
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
   bool cancel_requested = false;  // a CancelRequested is queued or applied
   std::vector<Event> inputs;      // records from results and Cancel, seq not yet assigned
@@ -106,7 +110,13 @@ class RuntimeImpl final : public Runtime {
 
   // Engine thread (runtime_loop.cc).
   void Loop();
-  void MarkDirty(const std::string& run_id) { dirty_.insert(run_id); }
+  // Queues the run for PumpDirty (once); `act` also re-examines its running attempts.
+  void MarkDirty(RunSlot& r, bool act = false) {
+    r.act |= act;
+    if (r.queued) return;
+    r.queued = true;
+    dirty_.push_back(r.run_id);
+  }
   void PumpDirty();
   void Act(RunSlot& r);
   void Pump(RunSlot& r);
@@ -141,9 +151,9 @@ class RuntimeImpl final : public Runtime {
 
   // Engine thread only (and the constructor, Recover and the destructor while it is not
   // running).
-  std::map<std::string, std::unique_ptr<RunSlot>, std::less<>> runs_;  // stable addresses
+  std::unordered_map<std::string, std::unique_ptr<RunSlot>> runs_;  // stable addresses
   WakeIndex waits_;
-  std::set<std::string> dirty_;
+  std::vector<std::string> dirty_;  // runs with RunSlot::queued set
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;
   uint64_t next_token_ = 0;
@@ -156,10 +166,10 @@ class RuntimeImpl final : public Runtime {
   std::deque<std::function<void()>> queue_;
   bool closed_ = false;  // the engine thread has quit: Post refuses
   bool idle_ = false;
-  std::set<std::string> active_;             // started, unfinished runs
-  std::map<std::string, RunView> finished_;  // the most recently finished runs
+  std::unordered_set<std::string> active_;             // started, unfinished runs
+  std::unordered_map<std::string, RunView> finished_;  // the most recently finished runs
   std::deque<std::string> finished_order_;
-  std::map<std::string, Status> stalled_;
+  std::unordered_map<std::string, Status> stalled_;
 };
 
 }  // namespace brfed::internal

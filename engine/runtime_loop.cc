@@ -80,13 +80,18 @@ void RuntimeImpl::Loop() {
 
 void RuntimeImpl::PumpDirty() {
   while (!dirty_.empty()) {
-    std::set<std::string> dirty;
+    std::vector<std::string> dirty;
     dirty.swap(dirty_);
     for (const std::string& id : dirty) {
       auto it = runs_.find(id);
       if (it == runs_.end()) continue;
-      Act(*it->second);
-      Pump(*it->second);
+      RunSlot& r = *it->second;
+      r.queued = false;
+      if (r.act) {
+        r.act = false;
+        Act(r);
+      }
+      Pump(r);
     }
   }
 }
@@ -135,7 +140,7 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
                                                       a.step->action);
     r.inputs.push_back(FailedEvent(a.step->id, a.item_index, a.attempt, why, false));
     slot.resolved = true;
-    MarkDirty(r.run_id);
+    MarkDirty(r);
     return;
   }
   if (slot.recheck_timer != 0) {
@@ -191,7 +196,7 @@ void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, 
   if (it == r.attempts.end() || it->second.attempt != task.attempt) return;
   AttemptSlot& slot = it->second;
   slot.in_flight = false;
-  MarkDirty(r.run_id);
+  MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
     Event e = StepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index,
                         task.attempt);
@@ -233,7 +238,7 @@ void RuntimeImpl::OnWake(const ObjectRef& ref) {
     auto it = run->second->attempts.find(SlotKey{k.step_id, k.item_index});
     if (it == run->second->attempts.end()) continue;
     it->second.dirty = true;
-    MarkDirty(k.run_id);
+    MarkDirty(*run->second, /*act=*/true);
   }
 }
 
@@ -244,7 +249,7 @@ void RuntimeImpl::OnRecheck(const std::string& run_id, const SlotKey& key, uint6
   if (it == run->second->attempts.end() || it->second.recheck_token != token) return;
   it->second.recheck_timer = 0;
   it->second.dirty = true;
-  MarkDirty(run_id);
+  MarkDirty(*run->second, /*act=*/true);
 }
 
 void RuntimeImpl::OnRunTimer(const std::string& run_id, uint64_t token) {
@@ -252,7 +257,7 @@ void RuntimeImpl::OnRunTimer(const std::string& run_id, uint64_t token) {
   if (run == runs_.end() || run->second->wake_token != token) return;
   run->second->wake_timer = 0;
   run->second->wake_at.reset();
-  MarkDirty(run_id);
+  MarkDirty(*run->second);
 }
 
 void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
@@ -302,10 +307,8 @@ void RuntimeImpl::Pump(RunSlot& r) {
 std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
   std::vector<Event> out;
   if (r.inputs.empty()) return out;
-  std::map<SlotKey, int> running;
-  for (const RunMachine::Attempt& a : r.machine.RunningAttempts()) {
-    running[{a.step->id, a.item_index}] = a.attempt;
-  }
+  // r.attempts mirrors the machine's running attempts: Act ran after the last Apply.
+  const std::map<SlotKey, AttemptSlot>& running = r.attempts;
   std::set<SlotKey> ended;
   uint64_t seq = r.machine.last_seq();
   TimePoint now = env_->Now();
@@ -315,7 +318,9 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
     } else {
       SlotKey key{e.step_id, e.item_index};
       auto it = running.find(key);
-      if (it == running.end() || it->second != e.attempt || ended.count(key) > 0) continue;
+      if (it == running.end() || it->second.attempt != e.attempt || ended.count(key) > 0) {
+        continue;
+      }
       if (e.type != EventType::kObserved) ended.insert(key);
     }
     e.seq = ++seq;
@@ -376,7 +381,10 @@ void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
     Finish(r);
     return;
   }
-  MarkDirty(r.run_id);
+  // The running attempts changed unless the batch only recorded observations.
+  bool act = false;
+  for (const Event& e : batch) act |= e.type != EventType::kObserved;
+  MarkDirty(r, act);
 }
 
 void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s) {
@@ -417,7 +425,7 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
       Append(r, std::move(again));
       return;
     }
-    MarkDirty(r.run_id);
+    MarkDirty(r);
     return;
   }
   Stall(r, s.WithContext(where));
@@ -509,7 +517,7 @@ void RuntimeImpl::OnCancel(const std::string& run_id, const std::string& reason,
     e.type = EventType::kCancelRequested;
     e.message = reason;
     r.inputs.push_back(std::move(e));
-    MarkDirty(run_id);
+    MarkDirty(r);
   }
   done->set_value(Status::OK());
 }
