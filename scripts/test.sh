@@ -62,19 +62,19 @@ else
   trap 'rm -rf "$work"' EXIT
   for f in "${fuzzers[@]}"; do
     name=$(basename "$f")
-    # Seed corpus, first match wins: tests/fuzz/**/corpus/<name>/, tests/fuzz/<dir>/corpus/.
-    seeds=$(find tests/fuzz -type d -path "*/corpus/$name" 2>/dev/null | head -1)
-    if [[ -z $seeds ]]; then
-      dir=$(basename "$(dirname "$f")")
-      [[ -d tests/fuzz/$dir/corpus ]] && seeds=tests/fuzz/$dir/corpus
-    fi
+    # Seeds in tests/fuzz/corpus/<name without _fuzz>/, a dictionary in tests/fuzz/<same>.dict.
+    short=${name%_fuzz}
+    seeds=""
+    [[ -d tests/fuzz/corpus/$short ]] && seeds=tests/fuzz/corpus/$short
+    dict=()
+    [[ -f tests/fuzz/$short.dict ]] && dict=(-dict="$PWD/tests/fuzz/$short.dict")
     corpus=$work/$name
     mkdir -p "$corpus"
     [[ -n $seeds ]] && cp -r "$seeds"/. "$corpus"/
     phase "fuzz: $name for ${fuzz_seconds}s (seeds: ${seeds:-none})"
     # A copy of the corpus, so the run never writes into the source tree. Crash inputs land
     # in $work and are reported by path.
-    if ! (cd "$work" && "$OLDPWD/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+    if ! (cd "$work" && "$OLDPWD/$f" "${dict[@]}" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
             -artifact_prefix="$work/$name-" "$corpus" 2>&1 | tail -n 25); then
       fail "fuzz target $name crashed (inputs: $(ls "$work"/"$name"-* 2>/dev/null | tr '\n' ' '))"
     fi
