@@ -102,8 +102,8 @@ class Loader {
 
   void Load(const YamlNode& root, Workflow* wf) {
     if (root.kind != YamlNode::Kind::kMap) {
-      Error(root.pos, "a workflow must be a map with \"name\" and \"steps\", not a " +
-                          std::string(root.TypeName()));
+      Error(root.pos,
+            "a workflow must be a map with \"name\" and \"steps\", not " + root.Described());
       return;
     }
     CheckKeys(root, "workflow", {"name", "params", "steps", "finally"});
@@ -151,7 +151,7 @@ class Loader {
 
   bool ExpectList(const YamlNode& n, std::string_view key) {
     if (n.kind == YamlNode::Kind::kList) return true;
-    Error(n.pos, Quote(key) + " must be a list, not a " + std::string(n.TypeName()));
+    Error(n.pos, Quote(key) + " must be a list, not " + n.Described());
     return false;
   }
 
@@ -163,7 +163,7 @@ class Loader {
       return "";
     }
     if (!n->scalar.is_string() || n->kind != YamlNode::Kind::kScalar) {
-      Error(n->pos, Quote(key) + " must be a string, not a " + std::string(n->TypeName()));
+      Error(n->pos, Quote(key) + " must be a string, not " + n->Described());
       return "";
     }
     if (n->scalar.as_string().empty()) {
@@ -180,7 +180,7 @@ class Loader {
     if (n == nullptr) return std::nullopt;
     if (n->kind != YamlNode::Kind::kScalar || !n->scalar.is_string()) {
       Error(n->pos, Quote(key) + " must be a duration such as \"" + std::string(example) +
-                        "\", not a " + std::string(n->TypeName()));
+                        "\", not " + n->Described());
       return std::nullopt;
     }
     Result<std::chrono::milliseconds> d = ParseDuration(n->scalar.as_string());
@@ -197,7 +197,7 @@ class Loader {
     if (!ExpectList(params, "params")) return;
     for (const YamlNode& entry : params.items) {
       if (entry.kind != YamlNode::Kind::kMap) {
-        Error(entry.pos, "params entries must be maps, not a " + std::string(entry.TypeName()));
+        Error(entry.pos, "params entries must be maps, not " + entry.Described());
         continue;
       }
       CheckKeys(entry, "params entry", {"name", "type", "required", "default"});
@@ -230,7 +230,7 @@ class Loader {
         if (r->scalar.is_bool() && r->kind == YamlNode::Kind::kScalar) {
           p.required = r->scalar.as_bool();
         } else {
-          Error(r->pos, "\"required\" must be a bool, not a " + std::string(r->TypeName()));
+          Error(r->pos, "\"required\" must be a bool, not " + r->Described());
         }
       }
       if (const YamlNode* d = entry.Find("default")) {
@@ -258,8 +258,8 @@ class Loader {
   void ReadStep(const YamlNode& n, bool is_finally) {
     std::string_view what = is_finally ? "finally step" : "step";
     if (n.kind != YamlNode::Kind::kMap) {
-      Error(n.pos, std::string(is_finally ? "finally" : "steps") + " entries must be maps, not a " +
-                       std::string(n.TypeName()));
+      Error(n.pos, std::string(is_finally ? "finally" : "steps") + " entries must be maps, not " +
+                       n.Described());
       return;
     }
     StepInfo s;
@@ -304,7 +304,7 @@ class Loader {
 
     if (const YamlNode* with = n.Find("with")) {
       if (with->kind != YamlNode::Kind::kMap) {
-        Error(with->pos, "\"with\" must be a map, not a " + std::string(with->TypeName()));
+        Error(with->pos, "\"with\" must be a map, not " + with->Described());
       } else {
         s.def.with = with->ToValue();
         CollectRefUses(*with, /*in_for_each=*/false, &s.refs);
@@ -330,13 +330,12 @@ class Loader {
 
   void ReadNeeds(const YamlNode& needs, StepInfo* s) {
     if (needs.kind != YamlNode::Kind::kList) {
-      Error(needs.pos,
-            "\"needs\" must be a list of step ids, not a " + std::string(needs.TypeName()));
+      Error(needs.pos, "\"needs\" must be a list of step ids, not " + needs.Described());
       return;
     }
     for (const YamlNode& e : needs.items) {
       if (e.kind != YamlNode::Kind::kScalar || !e.scalar.is_string()) {
-        Error(e.pos, "needs entries must be step ids, not a " + std::string(e.TypeName()));
+        Error(e.pos, "needs entries must be step ids, not " + e.Described());
         continue;
       }
       const std::string& id = e.scalar.as_string();
@@ -374,7 +373,7 @@ class Loader {
       }
     }
     Error(fe.pos, "\"forEach\" must be a list or a single \"$(...)\" reference, not " +
-                      (fe.scalar.is_string() ? Quote(fe.text) : "a " + std::string(fe.TypeName())));
+                      (fe.scalar.is_string() ? Quote(fe.text) : fe.Described()));
   }
 
   void CheckWith(const ActionSpec& spec, const YamlNode& step, StepInfo* s) {
@@ -401,13 +400,13 @@ class Loader {
 
   void ReadRetry(const YamlNode& retry, RetryPolicy* policy) {
     if (retry.kind != YamlNode::Kind::kMap) {
-      Error(retry.pos, "\"retry\" must be a map, not a " + std::string(retry.TypeName()));
+      Error(retry.pos, "\"retry\" must be a map, not " + retry.Described());
       return;
     }
     CheckKeys(retry, "retry", {"limit", "backoff", "factor", "maxBackoff", "jitter"});
     if (const YamlNode* limit = retry.Find("limit")) {
       if (limit->kind != YamlNode::Kind::kScalar || !limit->scalar.is_int()) {
-        Error(limit->pos, "\"limit\" must be an int, not a " + std::string(limit->TypeName()));
+        Error(limit->pos, "\"limit\" must be an int, not " + limit->Described());
       } else if (limit->scalar.as_int() < 0) {
         Error(limit->pos, "retry limit must be >= 0, not " + limit->text);
       } else if (limit->scalar.as_int() > kMaxRetryLimit) {
@@ -428,7 +427,7 @@ class Loader {
     }
     if (const YamlNode* factor = retry.Find("factor")) {
       if (factor->kind != YamlNode::Kind::kScalar || !factor->scalar.is_number()) {
-        Error(factor->pos, "\"factor\" must be a number, not a " + std::string(factor->TypeName()));
+        Error(factor->pos, "\"factor\" must be a number, not " + factor->Described());
       } else {
         double f = factor->scalar.as_double();
         if (!(f >= 1)) {  // also NaN
@@ -448,9 +447,8 @@ class Loader {
         policy->jitter = Jitter::kFull;
       } else {
         Error(jitter->pos, "retry jitter must be none or full, not " +
-                               (jitter->kind == YamlNode::Kind::kScalar
-                                    ? Quote(jitter->text)
-                                    : "a " + std::string(jitter->TypeName())));
+                               (jitter->kind == YamlNode::Kind::kScalar ? Quote(jitter->text)
+                                                                        : jitter->Described()));
       }
     }
   }
@@ -473,9 +471,8 @@ class Loader {
       c.step = text.substr(8, text.size() - 9);
       s->started = c.step;
     } else {
-      std::string shown = cond.kind == YamlNode::Kind::kScalar
-                              ? Quote(cond.text)
-                              : "a " + std::string(cond.TypeName());
+      std::string shown =
+          cond.kind == YamlNode::Kind::kScalar ? Quote(cond.text) : cond.Described();
       Error(cond.pos,
             "bad if " + shown + ": expected always, succeeded, failed or started(<step id>)");
     }

@@ -301,7 +301,7 @@ class TreeBuilder final : public YAML::EventHandler {
     YamlNode key = std::move(*top.pending_key);
     top.pending_key.reset();
     if (key.kind != YamlNode::Kind::kScalar) {
-      Report(key.pos, "map keys must be scalars, not a " + std::string(key.TypeName()));
+      Report(key.pos, "map keys must be scalars, not " + key.Described());
       return;
     }
     for (const YamlEntry& e : top.node.entries) {
@@ -364,6 +364,12 @@ std::string_view YamlNode::TypeName() const {
       return "map";
   }
   return "unknown";
+}
+
+std::string YamlNode::Described() const {
+  std::string_view t = TypeName();
+  if (t == "null") return "null";
+  return (t == "int" ? "an " : "a ") + std::string(t);
 }
 
 std::optional<YamlNode> ParseYaml(std::string_view text, std::vector<Diagnostic>* diags) {

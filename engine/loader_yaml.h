@@ -36,6 +36,8 @@ struct YamlNode {
   Value ToValue() const;
   // The Value type name of this node: "string", "int", "list", "map", ...
   std::string_view TypeName() const;
+  // The type for messages: "a string", "an int", "null", ...
+  std::string Described() const;
 };
 
 struct YamlEntry {
