@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include "engine/replay.h"
@@ -35,44 +36,72 @@ RuntimeImpl::~RuntimeImpl() {
   state_cv_.notify_all();
 }
 
+Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecords& rec) {
+  const std::string where = "engine: recover run " + rec.run_id;
+  if (rec.events.empty()) return DataLossError(where + ": no records");
+  const Event& first = rec.events.front();
+  if (first.type != EventType::kRunStarted) {
+    return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
+                         std::string(EventTypeName(first.type)) + ", not RunStarted");
+  }
+  Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
+  if (!wf.ok()) return wf.status().WithContext(where);
+  Result<RunMachine> m = ReplayRun(rec.run_id, *wf, rec.events);
+  if (!m.ok()) return m.status().WithContext("engine: recover");
+  auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
+  slot->params =
+      std::make_shared<const Value>(first.params.is_null() ? Value(Value::Map{}) : first.params);
+  slot->started = true;
+  for (const Event& e : rec.events) {
+    SlotKey key{e.step_id, e.item_index};
+    if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;
+    if (e.type == EventType::kAttemptStarted) slot->recovered_observed.erase(key);
+    if (e.type == EventType::kObserved) slot->recovered_observed[key] = e.message;
+  }
+  return slot;
+}
+
 Status RuntimeImpl::Recover() {
   Result<std::vector<Journal::RunRecords>> runs = options_.journal->ReadActiveRuns();
   if (!runs.ok()) return runs.status().WithContext("engine: recover");
-  for (Journal::RunRecords& rec : *runs) {
-    const std::string where = "engine: recover run " + rec.run_id;
-    if (rec.events.empty()) return DataLossError(where + ": no records");
-    const Event& first = rec.events.front();
-    if (first.type != EventType::kRunStarted) {
-      return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
-                           std::string(EventTypeName(first.type)) + ", not RunStarted");
+  const std::vector<Journal::RunRecords>& recs = *runs;
+  // Runs are independent: replay them on several threads. The machine and the definition
+  // cache are safe for that (one machine per thread; the cache locks).
+  std::vector<std::unique_ptr<RunSlot>> slots(recs.size());
+  std::vector<Status> errors(recs.size());
+  size_t threads = std::min<size_t>({static_cast<size_t>(options_.workers),
+                                     std::max(1u, std::thread::hardware_concurrency()),
+                                     std::max<size_t>(1, recs.size() / 256)});
+  auto replay = [&](size_t first) {
+    for (size_t i = first; i < recs.size(); i += threads) {
+      Result<std::unique_ptr<RunSlot>> r = RecoverRun(recs[i]);
+      if (r.ok()) {
+        slots[i] = std::move(*r);
+      } else {
+        errors[i] = r.status();
+      }
     }
-    Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
-    if (!wf.ok()) return wf.status().WithContext(where);
-    Result<RunMachine> m = ReplayRun(rec.run_id, *wf, rec.events);
-    if (!m.ok()) return m.status().WithContext("engine: recover");
-    if (IsFinished(m->state())) {
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(replay, t);
+  replay(0);
+  for (std::thread& t : helpers) t.join();
+
+  for (size_t i = 0; i < recs.size(); ++i) {
+    // The first damaged run in id order is reported, whatever thread found it.
+    if (!errors[i].ok()) return errors[i];
+    std::unique_ptr<RunSlot> slot = std::move(slots[i]);
+    std::lock_guard<std::mutex> l(mu_);
+    if (IsFinished(slot->machine.state())) {
       // The active index still lists a run whose RunFinished is journaled (a journal whose
       // index update was lost). Nothing is left to do for it; it is served as finished.
-      std::lock_guard<std::mutex> l(mu_);
-      finished_order_.push_back(rec.run_id);
-      finished_.insert_or_assign(rec.run_id, m->View());
+      finished_order_.push_back(slot->run_id);
+      finished_.insert_or_assign(slot->run_id, slot->machine.View());
       continue;
     }
-    auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
-    slot->params = std::make_shared<const Value>(
-        first.params.is_null() ? Value(Value::Map{}) : first.params);
-    slot->started = true;
-    for (const Event& e : rec.events) {
-      SlotKey key{e.step_id, e.item_index};
-      if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;
-      if (e.type == EventType::kAttemptStarted) slot->recovered_observed.erase(key);
-      if (e.type == EventType::kObserved) slot->recovered_observed[key] = e.message;
-    }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      active_.insert(rec.run_id);
-    }
-    runs_.emplace(rec.run_id, std::move(slot));
+    active_.insert(slot->run_id);
+    std::string id = slot->run_id;
+    runs_.emplace(std::move(id), std::move(slot));
   }
   return Status::OK();
 }

@@ -82,12 +82,32 @@ struct ReconcileTask {
   Step* step = nullptr;
 };
 
+// A step-instance record of `type`, without seq and time.
+inline Event StepEvent(EventType type, const std::string& step_id, int item_index, int attempt) {
+  Event e;
+  e.type = type;
+  e.step_id = step_id;
+  e.item_index = item_index;
+  e.attempt = attempt;
+  return e;
+}
+
+// An AttemptFailed record for `s` (a Fail without a status fails with kUnknown).
+inline Event FailedEvent(const std::string& step_id, int item_index, int attempt,
+                         const Status& s, bool retryable) {
+  Event e = StepEvent(EventType::kAttemptFailed, step_id, item_index, attempt);
+  e.code = s.ok() ? StatusCode::kUnknown : s.code();
+  e.message = s.ok() ? "the step failed without saying why" : s.message();
+  e.retryable = retryable;
+  return e;
+}
+
 class RuntimeImpl final : public Runtime {
  public:
   explicit RuntimeImpl(EngineOptions options);
   ~RuntimeImpl() override;
 
-  // Loads the journal's unfinished runs. Before Start; single-threaded.
+  // Loads the journal's unfinished runs. Before Start.
   Status Recover();
   // Starts the threads, and returns after the engine thread's first pass over every run.
   void Start();
@@ -107,6 +127,8 @@ class RuntimeImpl final : public Runtime {
   bool Post(std::function<void()> fn);
   // A finished run read back from the journal. Any thread.
   Result<RunView> ReadBack(const std::string& run_id);
+  // One journaled run folded through a fresh machine. Any thread; touches no engine state.
+  Result<std::unique_ptr<RunSlot>> RecoverRun(const Journal::RunRecords& rec);
 
   // Engine thread (runtime_loop.cc).
   void Loop();

@@ -1,0 +1,246 @@
+// Runtime: journaling, on the engine thread. A run appends what it should do next (the
+// outcomes that came in, else its effects), and applies the records only once durable; then
+// starting, cancelling, stalling and finishing runs.
+
+#include <utility>
+
+#include "engine/runtime_impl.h"
+
+namespace brfed::internal {
+
+// Journals what the run should do next: first the outcomes that came in, else its effects.
+void RuntimeImpl::Pump(RunSlot& r) {
+  if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
+  std::vector<Event> batch = TakeInputs(r);
+  if (!batch.empty()) {
+    Append(r, std::move(batch));
+    return;
+  }
+  RunMachine::Effects fx = r.machine.NextEffects(env_->Now());
+  if (!fx.append.empty()) {
+    Append(r, std::move(fx.append));
+    return;
+  }
+  ArmRunTimer(r, fx.wake_at);
+}
+
+// The queued outcomes that still apply, numbered after the run's last record.
+std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
+  std::vector<Event> out;
+  if (r.inputs.empty()) return out;
+  // r.attempts mirrors the machine's running attempts: Act ran after the last Apply.
+  const std::map<SlotKey, AttemptSlot>& running = r.attempts;
+  std::set<SlotKey> ended;
+  uint64_t seq = r.machine.last_seq();
+  TimePoint now = env_->Now();
+  for (Event& e : r.inputs) {
+    if (e.type == EventType::kCancelRequested) {
+      if (r.machine.state() != RunState::kRunning) continue;
+    } else {
+      SlotKey key{e.step_id, e.item_index};
+      auto it = running.find(key);
+      if (it == running.end() || it->second.attempt != e.attempt || ended.count(key) > 0) {
+        continue;
+      }
+      if (e.type != EventType::kObserved) ended.insert(key);
+    }
+    e.seq = ++seq;
+    e.time = now;
+    out.push_back(std::move(e));
+  }
+  r.inputs.clear();
+  return out;
+}
+
+void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
+  std::vector<Journal::Entry> entries;
+  entries.reserve(records.size());
+  for (const Event& e : records) entries.push_back(Journal::Entry{r.run_id, e});
+  r.appending = std::move(records);
+  r.append_in_flight = true;
+  ++appends_in_flight_;
+  options_.journal->AppendAsync(std::move(entries), [this, id = r.run_id](Status s) {
+    // The engine thread waits for every append before it quits, so Post cannot refuse.
+    Post([this, id, s = std::move(s)] { OnAppendDone(id, s); });
+  });
+}
+
+void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
+  --appends_in_flight_;
+  auto run = runs_.find(run_id);
+  if (run == runs_.end()) return;  // cannot happen: a run with an append in flight stays
+  RunSlot& r = *run->second;
+  r.append_in_flight = false;
+  std::vector<Event> batch = std::move(r.appending);
+  r.appending.clear();
+  if (!s.ok()) {
+    OnAppendFailed(r, std::move(batch), s);
+    return;
+  }
+  transitions_ += batch.size();
+  for (const Event& e : batch) {
+    Status applied = r.machine.Apply(e);
+    if (!applied.ok()) {
+      // Our own broken invariant: the records came from this machine's state. The journal
+      // holds them, so a restart will report the same error through recovery.
+      Stall(r, InternalError("engine: a journaled record does not apply: " + applied.message()));
+      return;
+    }
+  }
+  r.retried_rejected = false;
+  if (!r.started && batch.front().type == EventType::kRunStarted) {
+    r.started = true;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      active_.insert(r.run_id);
+    }
+    for (std::promise<Status>* p : r.start_waiters) p->set_value(Status::OK());
+    r.start_waiters.clear();
+  }
+  if (options_.on_run_changed) options_.on_run_changed(r.machine.View());
+  if (IsFinished(r.machine.state())) {
+    Finish(r);
+    return;
+  }
+  // The running attempts changed unless the batch only recorded observations.
+  bool act = false;
+  for (const Event& e : batch) act |= e.type != EventType::kObserved;
+  MarkDirty(r, act);
+}
+
+void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s) {
+  const std::string where = "engine: run " + r.run_id + ": journal append";
+  if (!r.started) {
+    // RunStarted was refused: there is no run. (After a disk failure it may be durable; a
+    // reopen then recovers it, which is what "maybe journaled" means.)
+    for (std::promise<Status>* p : r.start_waiters) p->set_value(s.WithContext(where));
+    r.start_waiters.clear();
+    ClearTimers(r);
+    std::string id = r.run_id;
+    runs_.erase(id);  // r is gone
+    return;
+  }
+  bool has_payload = false;
+  for (const Event& e : batch) {
+    has_payload |= e.type == EventType::kAttemptSucceeded || e.type == EventType::kObserved;
+  }
+  if (s.code() == StatusCode::kInvalidArgument && has_payload && !r.retried_rejected) {
+    // A record over the size cap: outputs or an observation too large. Rejected before it was
+    // queued, so nothing of the batch is durable. Fail those attempts instead, once.
+    std::vector<Event> again;
+    uint64_t seq = r.machine.last_seq();
+    for (Event& e : batch) {
+      if (e.type == EventType::kObserved) continue;
+      if (e.type == EventType::kAttemptSucceeded) {
+        Status why = InvalidArgumentError("the journal refused the step's outputs: " +
+                                          s.message());
+        Event f = FailedEvent(e.step_id, e.item_index, e.attempt, why, false);
+        f.time = e.time;
+        e = std::move(f);
+      }
+      e.seq = ++seq;
+      again.push_back(std::move(e));
+    }
+    r.retried_rejected = true;
+    if (!again.empty()) {
+      Append(r, std::move(again));
+      return;
+    }
+    MarkDirty(r);
+    return;
+  }
+  Stall(r, s.WithContext(where));
+}
+
+void RuntimeImpl::Stall(RunSlot& r, Status s) {
+  r.stalled = s;
+  ClearTimers(r);
+  for (std::promise<Status>* p : r.start_waiters) p->set_value(s);
+  r.start_waiters.clear();
+  std::lock_guard<std::mutex> l(mu_);
+  stalled_.insert_or_assign(r.run_id, std::move(s));
+  state_cv_.notify_all();
+}
+
+void RuntimeImpl::Finish(RunSlot& r) {
+  ClearTimers(r);
+  RunView view = r.machine.View();
+  std::string id = r.run_id;
+  runs_.erase(id);  // r is gone
+  std::lock_guard<std::mutex> l(mu_);
+  active_.erase(id);
+  if (finished_.insert_or_assign(id, std::move(view)).second) finished_order_.push_back(id);
+  while (finished_order_.size() > kFinishedCacheSize) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+  state_cv_.notify_all();
+}
+
+void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
+                          Value params, std::promise<Status>* done) {
+  if (stopping_) {
+    done->set_value(UnavailableError("engine: start run " + run_id + ": shutting down"));
+    return;
+  }
+  auto it = runs_.find(run_id);
+  if (it != runs_.end()) {
+    if (it->second->started) {
+      done->set_value(Status::OK());
+    } else {
+      it->second->start_waiters.push_back(done);  // the same run, being started
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (finished_.count(run_id) > 0) {
+      done->set_value(Status::OK());
+      return;
+    }
+  }
+  definitions_.Put(workflow);
+  Event e;
+  e.type = EventType::kRunStarted;
+  e.seq = 1;
+  e.time = env_->Now();
+  e.workflow_name = workflow->name;
+  e.definition_hash = workflow->hash;
+  e.params = params;
+  e.seed = rng_();
+  auto slot = std::make_unique<RunSlot>(run_id, RunMachine(run_id, std::move(workflow)));
+  slot->params = std::make_shared<const Value>(std::move(params));
+  slot->start_waiters.push_back(done);
+  RunSlot& r = *slot;
+  runs_.emplace(run_id, std::move(slot));
+  Append(r, {std::move(e)});
+}
+
+void RuntimeImpl::OnCancel(const std::string& run_id, const std::string& reason,
+                           std::promise<Status>* done) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) {
+    std::lock_guard<std::mutex> l(mu_);
+    done->set_value(finished_.count(run_id) > 0
+                        ? Status::OK()
+                        : NotFoundError("engine: cancel: no run " + run_id));
+    return;
+  }
+  RunSlot& r = *it->second;
+  if (!r.stalled.ok()) {
+    done->set_value(r.stalled);
+    return;
+  }
+  // Already cancelled, finalizing or finished: nothing more to do.
+  if (!r.cancel_requested && (!r.started || r.machine.state() == RunState::kRunning)) {
+    r.cancel_requested = true;
+    Event e;
+    e.type = EventType::kCancelRequested;
+    e.message = reason;
+    r.inputs.push_back(std::move(e));
+    MarkDirty(r);
+  }
+  done->set_value(Status::OK());
+}
+
+}  // namespace brfed::internal
