@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -52,6 +54,29 @@ class WatchStep final : public Step {
     gate->calls++;
     if (gate->open) return Done{};
     return Wait{.wake_on = {kGateRef}, .recheck_after = std::nullopt, .observed = "gate closed"};
+  }
+};
+
+// Blocks inside Reconcile until the test releases it: a Reconcile in flight at shutdown.
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool released = false;
+  int calls = 0;
+};
+
+class BlockStep final : public Step {
+ public:
+  StepResult Reconcile(StepContext& ctx) override {
+    Latch* latch = ctx.services().Get<Latch>();
+    if (latch == nullptr) return Fail{FailedPreconditionError("no latch"), false};
+    std::unique_lock<std::mutex> l(latch->mu);
+    latch->calls++;
+    latch->entered = true;
+    latch->cv.notify_all();
+    latch->cv.wait(l, [&] { return latch->released; });
+    return Done{};
   }
 };
 
@@ -101,6 +126,7 @@ struct Harness {
   explicit Harness(const StepRegistry* steps, MemoryJournalOptions jo = {})
       : journal(jo), registry(steps) {
     services.Put(&gate);
+    services.Put(&latch);
   }
 
   void Open() {
@@ -185,6 +211,7 @@ struct Harness {
   // deterministic; tests of concurrency use more.
   int workers = 3;
   Gate gate;
+  Latch latch;
   ServiceMap services;
   std::unique_ptr<Runtime> engine;  // last: destroyed first
 };
@@ -195,6 +222,7 @@ class RuntimeTest : public ::testing::Test {
     ASSERT_TRUE(RegisterTestSteps(&registry_).ok());
     ASSERT_TRUE(registry_.Register({"test.watch", {}, {}}, std::make_unique<WatchStep>()).ok());
     ASSERT_TRUE(registry_.Register({"test.big", {}, {}}, std::make_unique<BigStep>()).ok());
+    ASSERT_TRUE(registry_.Register({"test.block", {}, {}}, std::make_unique<BlockStep>()).ok());
   }
   void TearDown() override {
     for (const std::string& p : files_) std::remove(p.c_str());
@@ -711,6 +739,41 @@ steps:
   Result<RunView> done = h.engine->WaitRun("m9999", Duration(0));
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state, RunState::kSucceeded);
+}
+
+TEST_F(RuntimeTest, ShutdownWaitsForAReconcileInFlightAndARestartRedoesIt) {
+  Harness h(&registry_);
+  h.Open();
+  ASSERT_TRUE(h.engine->StartRun("b", Load(R"yaml(
+name: block
+steps:
+  - id: blk
+    action: test.block
+)yaml"),
+                                 Value::Map{})
+                  .ok());
+  {
+    std::unique_lock<std::mutex> l(h.latch.mu);
+    ASSERT_TRUE(h.latch.cv.wait_for(l, kPatience, [&] { return h.latch.entered; }));
+  }
+  // The destructor cannot interrupt the call; it waits for it, on another thread here.
+  std::thread closer([&] { h.Close(); });
+  {
+    std::lock_guard<std::mutex> l(h.latch.mu);
+    h.latch.released = true;
+    h.latch.cv.notify_all();
+  }
+  closer.join();
+  size_t kept = h.journal.AllEntriesForTest().size();
+  // Whether the outcome made it into the journal depends on whether the engine was already
+  // stopping when it came back; either way the reopened engine finishes the run.
+  EXPECT_TRUE(kept >= 2 && kept <= 4) << kept;  // RunStarted, AttemptStarted[, Succeeded[, End]]
+  h.Open();
+  Result<RunView> v = h.Drive("b");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->state, RunState::kSucceeded);
+  std::lock_guard<std::mutex> l(h.latch.mu);
+  EXPECT_EQ(h.latch.calls, kept == 2 ? 2 : 1);  // redone under the same key only if dropped
 }
 
 TEST_F(RuntimeTest, AFailedAppendStallsTheRunAndIsReported) {
