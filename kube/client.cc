@@ -71,8 +71,8 @@ std::chrono::milliseconds Client::Backoff(int attempt) const {
   return std::chrono::milliseconds(d.count() / 2 + dist(rng));
 }
 
-Result<RawResponse> Client::Do(std::string_view method, const std::string& path,
-                               std::string body, std::string_view content_type) {
+Result<RawResponse> Client::Do(std::string_view method, const std::string& path, std::string body,
+                               std::string_view content_type) {
   HttpRequest req;
   req.method = std::string(method);
   req.path = path;
@@ -123,8 +123,8 @@ Result<RawResponse> Client::Do(std::string_view method, const std::string& path,
       if (auto ra = ParseRetryAfter(resp->retry_after)) {
         delay = std::min<std::chrono::milliseconds>(*ra, options_.max_retry_after);
       }
-      LOG(WARNING) << s.message() << "; retrying in " << delay.count() << " ms (attempt "
-                   << attempt << "/" << options_.max_attempts << ")";
+      LOG(WARNING) << s.message() << "; retrying in " << delay.count() << " ms (attempt " << attempt
+                   << "/" << options_.max_attempts << ")";
       std::this_thread::sleep_for(delay);
       continue;
     }
@@ -171,8 +171,8 @@ Result<ObjectList> Client::List(const Resource& r, std::string_view ns,
     }
     if (!resp.ok()) return resp.status();
     const json& body = resp->body;
-    if (!body.is_object() || (body.contains("items") && !body["items"].is_array() &&
-                              !body["items"].is_null())) {
+    if (!body.is_object() ||
+        (body.contains("items") && !body["items"].is_array() && !body["items"].is_null())) {
       return InternalError(Context("GET", path) + ": response is not a list");
     }
     const json& md = body.contains("metadata") ? body["metadata"] : json::object();

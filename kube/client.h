@@ -62,8 +62,8 @@ struct ClientOptions {
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int64_t limit = 500;            // page size; pages are followed until the end. 0: no paging
-  std::string resource_version;   // "" or "0": current state
+  int64_t limit = 500;           // page size; pages are followed until the end. 0: no paging
+  std::string resource_version;  // "" or "0": current state
 };
 
 struct ObjectList {
@@ -133,8 +133,7 @@ class Client {
   //  - the connection breaks or times out: kUnavailable / kDeadlineExceeded.
   // ERROR events are not passed to on_event. Reconnecting is the caller's job (see Informer).
   Status Watch(const Resource& r, std::string_view ns, const WatchOptions& options,
-               const std::function<bool(const WatchEvent&)>& on_event,
-               StopSignal* stop = nullptr);
+               const std::function<bool(const WatchEvent&)>& on_event, StopSignal* stop = nullptr);
 
   // Requests actually sent, retries included. For tests and metrics.
   int64_t requests_sent() const;

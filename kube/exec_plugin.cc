@@ -171,8 +171,8 @@ Result<ExecCredential> ParseExecCredential(std::string_view text,
                                 "\", want \"ExecCredential\"");
   }
   if (str(doc, "apiVersion") != want_api_version) {
-    return UnauthenticatedError("output apiVersion is \"" + str(doc, "apiVersion") +
-                                "\", want \"" + std::string(want_api_version) + "\"");
+    return UnauthenticatedError("output apiVersion is \"" + str(doc, "apiVersion") + "\", want \"" +
+                                std::string(want_api_version) + "\"");
   }
   auto status = doc.find("status");
   if (status == doc.end() || !status->is_object()) {
@@ -218,9 +218,8 @@ ExecCredentialProvider::~ExecCredentialProvider() = default;
 
 Result<ExecCredential> ExecCredentialProvider::Get() {
   std::lock_guard<std::mutex> lock(state_->mu);
-  if (state_->cached &&
-      (!state_->cached->expiration ||
-       std::chrono::system_clock::now() < *state_->cached->expiration)) {
+  if (state_->cached && (!state_->cached->expiration ||
+                         std::chrono::system_clock::now() < *state_->cached->expiration)) {
     return *state_->cached;
   }
   state_->cached.reset();
@@ -260,14 +259,13 @@ Result<ExecCredential> ExecCredentialProvider::Run() {
     return UnauthenticatedError(prefix_ + out.status().message() + hint);
   }
   if (out->timed_out) {
-    return UnauthenticatedError(prefix_ + "timed out after " +
-                                std::to_string(timeout_.count()) + " ms");
+    return UnauthenticatedError(prefix_ + "timed out after " + std::to_string(timeout_.count()) +
+                                " ms");
   }
   if (out->exit_status != 0) {
     // Never quote the output: a plugin may print its token before failing.
-    return UnauthenticatedError(prefix_ + "exited with status " +
-                                std::to_string(out->exit_status) + " (" +
-                                std::to_string(out->out.size() + out->err_bytes) +
+    return UnauthenticatedError(prefix_ + "exited with status " + std::to_string(out->exit_status) +
+                                " (" + std::to_string(out->out.size() + out->err_bytes) +
                                 " bytes of output withheld)");
   }
   Result<ExecCredential> cred = internal::ParseExecCredential(out->out, config_.api_version);

@@ -56,7 +56,7 @@ class ExecCredentialProvider {
   Result<ExecCredential> Run();
 
   const ExecConfig config_;
-  const std::string prefix_;   // "kubeconfig ...: context \"c\": exec plugin \"cmd\": "
+  const std::string prefix_;  // "kubeconfig ...: context \"c\": exec plugin \"cmd\": "
   const std::string exec_info_;
   const std::chrono::milliseconds timeout_;
   std::unique_ptr<State> state_;

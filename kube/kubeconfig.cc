@@ -1,10 +1,10 @@
 #include "kube/kubeconfig.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <sys/stat.h>
 
 #include "kube/util.h"
 
@@ -67,8 +67,7 @@ Result<bool> Parser::Bool(const YAML::Node& map, const char* key, const std::str
   return b;
 }
 
-Result<std::string> Parser::Data(const YAML::Node& map, const char* key,
-                                 const std::string& where) {
+Result<std::string> Parser::Data(const YAML::Node& map, const char* key, const std::string& where) {
   ASSIGN_OR_RETURN(std::string text, String(map, key, where));
   if (text.empty()) return text;
   Result<std::string> decoded = internal::Base64Decode(text);
@@ -77,8 +76,7 @@ Result<std::string> Parser::Data(const YAML::Node& map, const char* key,
   return decoded;
 }
 
-Result<std::string> Parser::Path(const YAML::Node& map, const char* key,
-                                 const std::string& where) {
+Result<std::string> Parser::Path(const YAML::Node& map, const char* key, const std::string& where) {
   ASSIGN_OR_RETURN(std::string p, String(map, key, where));
   return internal::ResolvePath(dir_, p);
 }
@@ -112,8 +110,7 @@ Status Parser::ParseCluster(const std::string& where, const std::string& name,
   c.source_file = path_;
   ASSIGN_OR_RETURN(c.server, String(body, "server", where));
   ASSIGN_OR_RETURN(c.certificate_authority, Path(body, "certificate-authority", where));
-  ASSIGN_OR_RETURN(c.certificate_authority_data,
-                   Data(body, "certificate-authority-data", where));
+  ASSIGN_OR_RETURN(c.certificate_authority_data, Data(body, "certificate-authority-data", where));
   ASSIGN_OR_RETURN(c.tls_server_name, String(body, "tls-server-name", where));
   ASSIGN_OR_RETURN(c.insecure_skip_tls_verify, Bool(body, "insecure-skip-tls-verify", where));
   if (!kc.clusters.emplace(name, std::move(c)).second) {
@@ -164,8 +161,8 @@ Result<ExecConfig> Parser::ParseExec(const std::string& where, const YAML::Node&
   return e;
 }
 
-Status Parser::ParseUser(const std::string& where, const std::string& name,
-                         const YAML::Node& body, Kubeconfig& kc) {
+Status Parser::ParseUser(const std::string& where, const std::string& name, const YAML::Node& body,
+                         Kubeconfig& kc) {
   KubeconfigUser u;
   u.name = name;
   u.source_file = path_;

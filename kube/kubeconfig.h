@@ -51,14 +51,14 @@ struct KubeconfigUser {
   std::string name;
   std::string source_file;
   std::string token;
-  std::string token_file;                // absolute path, or empty
-  std::string client_certificate;        // absolute path, or empty
-  std::string client_certificate_data;   // decoded PEM
-  std::string client_key;                // absolute path, or empty
-  std::string client_key_data;           // decoded PEM
+  std::string token_file;               // absolute path, or empty
+  std::string client_certificate;       // absolute path, or empty
+  std::string client_certificate_data;  // decoded PEM
+  std::string client_key;               // absolute path, or empty
+  std::string client_key_data;          // decoded PEM
   std::optional<ExecConfig> exec;
-  bool has_auth_provider = false;        // auth-provider is not supported; reported on use
-  bool has_basic_auth = false;           // username/password is not supported; reported on use
+  bool has_auth_provider = false;  // auth-provider is not supported; reported on use
+  bool has_basic_auth = false;     // username/password is not supported; reported on use
 };
 
 struct KubeconfigContext {

@@ -29,9 +29,9 @@ class TokenBucket {
   const double qps_;
   const double burst_;
   std::mutex mu_;
-  double tokens_;          // GUARDED_BY(mu_); negative = debt
-  TimePoint last_{};       // GUARDED_BY(mu_)
-  bool started_ = false;   // GUARDED_BY(mu_)
+  double tokens_;         // GUARDED_BY(mu_); negative = debt
+  TimePoint last_{};      // GUARDED_BY(mu_)
+  bool started_ = false;  // GUARDED_BY(mu_)
 };
 
 }  // namespace brfed::kube

@@ -20,15 +20,15 @@ std::string Resource::GroupResource() const {
 
 const Resource kVolumeBackups{"federation.pingcap.com", "v1alpha1", "volumebackups", true};
 const Resource kVolumeRestores{"federation.pingcap.com", "v1alpha1", "volumerestores", true};
-const Resource kVolumeBackupSchedules{"federation.pingcap.com", "v1alpha1",
-                                      "volumebackupschedules", true};
+const Resource kVolumeBackupSchedules{"federation.pingcap.com", "v1alpha1", "volumebackupschedules",
+                                      true};
 const Resource kBackups{"pingcap.com", "v1alpha1", "backups", true};
 const Resource kRestores{"pingcap.com", "v1alpha1", "restores", true};
 const Resource kTidbClusters{"pingcap.com", "v1alpha1", "tidbclusters", true};
 const Resource kLeases{"coordination.k8s.io", "v1", "leases", true};
 const Resource kEvents{"", "v1", "events", true};
 const Resource kNamespaces{"", "v1", "namespaces", false};
-const Resource kSelfSubjectAccessReviews{"authorization.k8s.io", "v1",
-                                         "selfsubjectaccessreviews", false};
+const Resource kSelfSubjectAccessReviews{"authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                         false};
 
 }  // namespace brfed::kube

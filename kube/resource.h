@@ -27,15 +27,15 @@ struct Resource {
 };
 
 // Resources brfed uses.
-extern const Resource kVolumeBackups;          // federation.pingcap.com/v1alpha1
+extern const Resource kVolumeBackups;  // federation.pingcap.com/v1alpha1
 extern const Resource kVolumeRestores;
 extern const Resource kVolumeBackupSchedules;
-extern const Resource kBackups;                // pingcap.com/v1alpha1
+extern const Resource kBackups;  // pingcap.com/v1alpha1
 extern const Resource kRestores;
 extern const Resource kTidbClusters;
-extern const Resource kLeases;                 // coordination.k8s.io/v1
-extern const Resource kEvents;                 // v1
-extern const Resource kNamespaces;             // v1, cluster-scoped
+extern const Resource kLeases;                    // coordination.k8s.io/v1
+extern const Resource kEvents;                    // v1
+extern const Resource kNamespaces;                // v1, cluster-scoped
 extern const Resource kSelfSubjectAccessReviews;  // authorization.k8s.io/v1, cluster-scoped
 
 }  // namespace brfed::kube

@@ -54,7 +54,8 @@ Result<RestConfig> ResolveContext(const Kubeconfig& kc, std::string_view context
     return NotFoundError("kubeconfig " + files + ": context " + Quote(name) + " not found");
   }
   const KubeconfigContext& ctx = ctx_it->second;
-  const std::string ctx_prefix = "kubeconfig " + ctx.source_file + ": context " + Quote(name) + ": ";
+  const std::string ctx_prefix =
+      "kubeconfig " + ctx.source_file + ": context " + Quote(name) + ": ";
 
   RestConfig rc;
   rc.cluster_name = name;
@@ -87,8 +88,8 @@ Result<RestConfig> ResolveContext(const Kubeconfig& kc, std::string_view context
     return NotFoundError(ctx_prefix + "user " + Quote(ctx.user) + " not found");
   }
   const KubeconfigUser& u = u_it->second;
-  const std::string u_prefix = "kubeconfig " + u.source_file + ": context " + Quote(name) +
-                               ": user " + Quote(u.name) + ": ";
+  const std::string u_prefix =
+      "kubeconfig " + u.source_file + ": context " + Quote(name) + ": user " + Quote(u.name) + ": ";
   if (u.has_auth_provider && u.token.empty() && u.token_file.empty() && !u.exec) {
     return InvalidArgumentError(u_prefix + "auth-provider: not supported; use exec or a token");
   }

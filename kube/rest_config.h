@@ -24,17 +24,17 @@ struct RestConfig {
   std::string cluster_name;
   // "kubeconfig /path: context \"c\"" or "in-cluster /var/run/...": where this came from.
   std::string origin;
-  std::string server;        // scheme://host[:port][/prefix], no trailing slash
+  std::string server;  // scheme://host[:port][/prefix], no trailing slash
   std::string default_namespace = "default";
 
   // TLS.
-  std::string ca_pem;        // empty: the system trust store
+  std::string ca_pem;  // empty: the system trust store
   std::string tls_server_name;
   bool insecure_skip_tls_verify = false;
 
   // Credentials. Secret: token, client_key_pem, exec env values.
   std::string token;
-  std::string token_file;    // read by the client, re-read periodically and after a 401
+  std::string token_file;  // read by the client, re-read periodically and after a 401
   std::string client_cert_pem;
   std::string client_key_pem;
   std::optional<ExecConfig> exec;

@@ -48,9 +48,9 @@ class StopSignal {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopped_ = false;                                // GUARDED_BY(mu_)
-  uint64_t next_id_ = 1;                                // GUARDED_BY(mu_)
-  std::map<uint64_t, std::function<void()>> wakers_;    // GUARDED_BY(mu_)
+  bool stopped_ = false;                              // GUARDED_BY(mu_)
+  uint64_t next_id_ = 1;                              // GUARDED_BY(mu_)
+  std::map<uint64_t, std::function<void()>> wakers_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace brfed::kube

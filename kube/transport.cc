@@ -86,8 +86,7 @@ size_t StreamBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-Status CurlError(CURLcode rc, const char* errbuf, const std::string& server,
-                 bool* connect_failed) {
+Status CurlError(CURLcode rc, const char* errbuf, const std::string& server, bool* connect_failed) {
   std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
   switch (rc) {
     case CURLE_COULDNT_CONNECT:
@@ -104,8 +103,7 @@ Status CurlError(CURLcode rc, const char* errbuf, const std::string& server,
       return UnavailableError("TLS handshake with " + server + " failed: " + detail);
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CACERT_BADFILE:
-      return InvalidArgumentError("TLS: unusable certificate or key for " + server + ": " +
-                                  detail);
+      return InvalidArgumentError("TLS: unusable certificate or key for " + server + ": " + detail);
     case CURLE_ABORTED_BY_CALLBACK:
       return CancelledError("request to " + server + " cancelled");
     default:
@@ -235,10 +233,9 @@ Status Transport::Prepare(Handle& h, const HttpRequest& req, const Credential& c
     // Overwrite our copy; curl has its own.
     std::fill(auth.begin(), auth.end(), '\0');
   }
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
-      req.method == "PATCH") {
-    std::string ct = "Content-Type: " +
-                     (req.content_type.empty() ? std::string("application/json") : req.content_type);
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    std::string ct = "Content-Type: " + (req.content_type.empty() ? std::string("application/json")
+                                                                  : req.content_type);
     h.headers = curl_slist_append(h.headers, ct.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req.body.c_str());
@@ -347,8 +344,8 @@ Result<HttpResponse> Transport::Stream(const HttpRequest& req, const Credential&
   if (rc == CURLE_WRITE_ERROR && state.user_stopped) return resp;
   if (rc != CURLE_OK && resp.code >= 200 && resp.code <= 299) {
     // The stream was flowing: whatever curl calls it, the connection was lost.
-    return UnavailableError("stream from " + server_url_ + " broken: " +
-                            (errbuf.empty() ? curl_easy_strerror(rc) : errbuf));
+    return UnavailableError("stream from " + server_url_ +
+                            " broken: " + (errbuf.empty() ? curl_easy_strerror(rc) : errbuf));
   }
   if (rc != CURLE_OK) return CurlError(rc, errbuf.c_str(), server_url_, connect_failed);
   return resp;

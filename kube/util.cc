@@ -87,10 +87,10 @@ std::string Base64Encode(std::string_view in) {
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view s) {
   std::tm tm{};
   int year, mon, day, hour, min, sec;
-  if (s.size() < 20 || !ParseDigits(s, 0, 4, &year) || s[4] != '-' ||
-      !ParseDigits(s, 5, 2, &mon) || s[7] != '-' || !ParseDigits(s, 8, 2, &day) ||
-      (s[10] != 'T' && s[10] != 't') || !ParseDigits(s, 11, 2, &hour) || s[13] != ':' ||
-      !ParseDigits(s, 14, 2, &min) || s[16] != ':' || !ParseDigits(s, 17, 2, &sec)) {
+  if (s.size() < 20 || !ParseDigits(s, 0, 4, &year) || s[4] != '-' || !ParseDigits(s, 5, 2, &mon) ||
+      s[7] != '-' || !ParseDigits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
+      !ParseDigits(s, 11, 2, &hour) || s[13] != ':' || !ParseDigits(s, 14, 2, &min) ||
+      s[16] != ':' || !ParseDigits(s, 17, 2, &sec)) {
     return std::nullopt;
   }
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {

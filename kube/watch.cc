@@ -48,8 +48,8 @@ bool WatchDecoder::Feed(std::string_view bytes, const Sink& sink) {
     size_t nl = bytes.find('\n');
     if (nl == std::string_view::npos) {
       if (pending_.size() + bytes.size() > kMaxLine) {
-        status_ = InvalidArgumentError("watch event longer than " + std::to_string(kMaxLine) +
-                                       " bytes");
+        status_ =
+            InvalidArgumentError("watch event longer than " + std::to_string(kMaxLine) + " bytes");
         return false;
       }
       pending_.append(bytes);

@@ -19,9 +19,8 @@ class ClientTest : public ::testing::Test {
   ClientTest() : server_(ServerOptions({"good-token"})) {}
 
   std::unique_ptr<Client> TokenClient(ClientOptions options = FastOptions()) {
-    auto c = ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem,
-                                                TokenUser("good-token")),
-                                  options);
+    auto c = ClientFromKubeconfig(
+        KubeconfigFor(server_.url(), Pki().ca.cert_pem, TokenUser("good-token")), options);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(*c) : nullptr;
   }
@@ -55,7 +54,8 @@ TEST_F(ClientTest, TokenCrudRoundTripsUnknownFields) {
   ASSERT_TRUE(c->Delete(kThings, "ns1", "a").ok());
   Result<json> gone = c->Get(kThings, "ns1", "a");
   EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(gone.status().message().find("k8s-1: GET /apis/test.brfed.io/v1/namespaces/ns1/things/a: 404 NotFound"),
+  EXPECT_NE(gone.status().message().find(
+                "k8s-1: GET /apis/test.brfed.io/v1/namespaces/ns1/things/a: 404 NotFound"),
             std::string::npos)
       << gone.status().message();
 }
@@ -135,19 +135,18 @@ TEST_F(ClientTest, WrongTokenIsUnauthenticated) {
 TEST_F(ClientTest, ClientCertificateAuthenticates) {
   const TestPki& pki = Pki();  // its client certificate has CN brfed-client
   FakeApiServer server(ServerOptions({}, {"brfed-client"}));
-  std::string user_yaml = "    client-certificate-data: " +
-                          internal::Base64Encode(pki.client.cert_pem) +
-                          "\n    client-key-data: " + internal::Base64Encode(pki.client.key_pem) +
-                          "\n";
-  auto c = ClientFromKubeconfig(KubeconfigFor(server.url(), pki.ca.cert_pem, user_yaml),
-                                FastOptions());
+  std::string user_yaml =
+      "    client-certificate-data: " + internal::Base64Encode(pki.client.cert_pem) +
+      "\n    client-key-data: " + internal::Base64Encode(pki.client.key_pem) + "\n";
+  auto c =
+      ClientFromKubeconfig(KubeconfigFor(server.url(), pki.ca.cert_pem, user_yaml), FastOptions());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   Result<json> r = (*c)->Create(kThings, "ns1", Thing("x"));
   EXPECT_TRUE(r.ok()) << r.status().ToString();
 
   // Without the certificate the same server says 401.
-  auto anon = ClientFromKubeconfig(KubeconfigFor(server.url(), pki.ca.cert_pem, "    {}\n"),
-                                   FastOptions());
+  auto anon =
+      ClientFromKubeconfig(KubeconfigFor(server.url(), pki.ca.cert_pem, "    {}\n"), FastOptions());
   ASSERT_TRUE(anon.ok()) << anon.status().ToString();
   EXPECT_EQ((*anon)->Get(kThings, "ns1", "x").status().code(), StatusCode::kUnauthenticated);
 }
@@ -157,14 +156,18 @@ TEST_F(ClientTest, ExecPluginTokenIsCachedAndRefreshedAfter401) {
   dir.Write("current-token", "exec-token-1");
   std::string plugin = dir.Write(
       "plugin.sh",
-      "#!/bin/sh\necho run >> \"" + dir.path() + "/runs\"\n"
-      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
-      "\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"2200-01-01T00:00:00Z\"}}' "
-      "\"$(cat \"" + dir.path() + "/current-token\")\"\n",
+      "#!/bin/sh\necho run >> \"" + dir.path() +
+          "/runs\"\n"
+          "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+          "\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"2200-01-01T00:00:00Z\"}}' "
+          "\"$(cat \"" +
+          dir.path() + "/current-token\")\"\n",
       true);
   server_.SetTokens({"exec-token-1"});
-  std::string user_yaml = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                          "      command: " + plugin + "\n      interactiveMode: Never\n";
+  std::string user_yaml =
+      "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+      "      command: " +
+      plugin + "\n      interactiveMode: Never\n";
   auto c = ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem, user_yaml),
                                 FastOptions());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -202,17 +205,17 @@ TEST_F(ClientTest, WrongCaIsRejectedUnlessInsecure) {
 
 TEST_F(ClientTest, TlsServerNameIsUsedForVerification) {
   // The certificate names 127.0.0.1 and localhost; connect by IP but verify "localhost".
-  auto ok = ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem,
-                                               TokenUser("good-token"),
-                                               "    tls-server-name: localhost\n"),
-                                 FastOptions());
+  auto ok =
+      ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem, TokenUser("good-token"),
+                                         "    tls-server-name: localhost\n"),
+                           FastOptions());
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Get(kThings, "ns1", "a").status().code(), StatusCode::kNotFound);
 
-  auto bad = ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem,
-                                                TokenUser("good-token"),
-                                                "    tls-server-name: kube.example.com\n"),
-                                  FastOptions());
+  auto bad =
+      ClientFromKubeconfig(KubeconfigFor(server_.url(), Pki().ca.cert_pem, TokenUser("good-token"),
+                                         "    tls-server-name: kube.example.com\n"),
+                           FastOptions());
   ASSERT_TRUE(bad.ok());
   Result<json> r = (*bad)->Get(kThings, "ns1", "a");
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
@@ -262,10 +265,9 @@ TEST_F(ClientTest, SlowServerTimesOut) {
 TEST_F(ClientTest, UnreachableClusterIsUnavailableAndNamed) {
   ClientOptions o = FastOptions();
   o.max_attempts = 2;
-  auto c = ClientFromKubeconfig(
-      KubeconfigFor("https://127.0.0.1:" + std::to_string(UnusedPort()), Pki().ca.cert_pem,
-                    TokenUser("good-token")),
-      o);
+  auto c = ClientFromKubeconfig(KubeconfigFor("https://127.0.0.1:" + std::to_string(UnusedPort()),
+                                              Pki().ca.cert_pem, TokenUser("good-token")),
+                                o);
   ASSERT_TRUE(c.ok());
   Result<json> r = (*c)->Get(kThings, "ns1", "a");
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);

@@ -14,8 +14,9 @@ using json = nlohmann::json;
 namespace {
 
 json StatusJson(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-          {"status", "Failure"}, {"message", message}, {"reason", reason}, {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 void Reply(httplib::Response& res, int code, const json& body) {
@@ -75,8 +76,9 @@ FakeApiServer::FakeApiServer(Options options)
   server_.set_keep_alive_max_count(100000);
   server_.set_keep_alive_timeout(30);
   for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
-    auto h = [this, method = std::string(m)](const httplib::Request& req,
-                                             httplib::Response& res) { Handle(method, req, res); };
+    auto h = [this, method = std::string(m)](const httplib::Request& req, httplib::Response& res) {
+      Handle(method, req, res);
+    };
     if (std::string(m) == "GET") server_.Get(".*", h);
     if (std::string(m) == "POST") server_.Post(".*", h);
     if (std::string(m) == "PUT") server_.Put(".*", h);
@@ -250,7 +252,8 @@ void FakeApiServer::Crud(const std::string& method, const std::string& collectio
     std::string label = req.get_param_value("labelSelector");
     std::string cont = req.get_param_value("continue");
     size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
-    json list = {{"apiVersion", "v1"}, {"kind", "ThingList"},
+    json list = {{"apiVersion", "v1"},
+                 {"kind", "ThingList"},
                  {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
                  {"items", json::array()}};
     for (const auto& [n, obj] : objects) {
@@ -285,7 +288,8 @@ void FakeApiServer::Crud(const std::string& method, const std::string& collectio
                                "the latest version and try again";
   if (method == "PUT") {
     std::string want = body["metadata"].value("resourceVersion", "");
-    if (want.empty()) return Fail(res, 422, "Invalid", "metadata.resourceVersion: must be specified for an update");
+    if (want.empty())
+      return Fail(res, 422, "Invalid", "metadata.resourceVersion: must be specified for an update");
     if (want != current_rv) return Fail(res, 409, "Conflict", conflict);
     return Reply(res, 200, CommitLocked(collection, "MODIFIED", body));
   }
@@ -316,9 +320,8 @@ void FakeApiServer::Watch(const std::string& collection, const httplib::Request&
     if (from >= 0 && from < compacted_rv_) {
       initial.push_back(json({{"type", "ERROR"},
                               {"object", StatusJson(410, "Expired",
-                                                    "too old resource version: " + rv_param +
-                                                        " (" + std::to_string(compacted_rv_) +
-                                                        ")")}})
+                                                    "too old resource version: " + rv_param + " (" +
+                                                        std::to_string(compacted_rv_) + ")")}})
                             .dump());
       next = SIZE_MAX;
     } else if (from < 0) {
@@ -348,8 +351,7 @@ void FakeApiServer::Watch(const std::string& collection, const httplib::Request&
         {
           std::unique_lock<std::mutex> lock(mu_);
           cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-            return stopping_ || drop_generation_ != drop_gen ||
-                   (!paused_ && next < events_.size());
+            return stopping_ || drop_generation_ != drop_gen || (!paused_ && next < events_.size());
           });
           if (stopping_) {
             sink.done();

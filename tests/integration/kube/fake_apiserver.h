@@ -31,8 +31,8 @@ class FakeApiServer {
  public:
   struct Options {
     TestPki pki;
-    std::set<std::string> tokens;      // accepted bearer tokens
-    std::set<std::string> client_cns;  // accepted client certificate common names
+    std::set<std::string> tokens;             // accepted bearer tokens
+    std::set<std::string> client_cns;         // accepted client certificate common names
     bool echo_credentials_in_errors = false;  // a careless server, for the scrubbing test
   };
 

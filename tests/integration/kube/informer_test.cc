@@ -48,8 +48,7 @@ class InformerTest : public ::testing::Test {
  protected:
   InformerTest() : server_(ServerOptions({"good-token"})) {
     client_ = std::move(*ClientFromKubeconfig(
-        KubeconfigFor(server_.url(), Pki().ca.cert_pem, TokenUser("good-token")),
-        FastOptions()));
+        KubeconfigFor(server_.url(), Pki().ca.cert_pem, TokenUser("good-token")), FastOptions()));
   }
 
   std::unique_ptr<Informer> Start(Recorder& rec) {
@@ -159,16 +158,14 @@ TEST_F(InformerTest, StopsPromptlyWithAnOpenWatch) {
 
 TEST_F(InformerTest, WatchReportsHttp410AsGone) {
   server_.set_watch_http_410(true);
-  Status s = client_->Watch(kThings, "ns1", From("1"),
-                            [](const WatchEvent&) { return true; });
+  Status s = client_->Watch(kThings, "ns1", From("1"), [](const WatchEvent&) { return true; });
   EXPECT_TRUE(IsGone(s)) << s.ToString();
 }
 
 TEST_F(InformerTest, WatchReportsInStream410AsGone) {
   server_.Upsert(kThingsNs1, Thing("a"));
   server_.Compact();
-  Status s = client_->Watch(kThings, "ns1", From("1"),
-                            [](const WatchEvent&) { return true; });
+  Status s = client_->Watch(kThings, "ns1", From("1"), [](const WatchEvent&) { return true; });
   EXPECT_TRUE(IsGone(s)) << s.ToString();
   EXPECT_NE(s.message().find("too old resource version"), std::string::npos);
 }
@@ -180,7 +177,8 @@ TEST_F(InformerTest, WatchStopSignalEndsTheStream) {
     while (server_.open_watches() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     stop.Stop();
   });
-  Status s = client_->Watch(kThings, "ns1", {}, [](const WatchEvent&) { return true; }, &stop);
+  Status s = client_->Watch(
+      kThings, "ns1", {}, [](const WatchEvent&) { return true; }, &stop);
   stopper.join();
   EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.ToString();
 }

@@ -104,11 +104,11 @@ TEST_F(KubeSimTest, ClientCertificateAuthenticates) {
 
 TEST_F(KubeSimTest, ExecPluginAuthenticates) {
   TempDir dir;
-  std::string plugin = dir.Write(
-      "plugin.sh",
-      "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
-      "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"sim-admin-token\"}}'\n",
-      true);
+  std::string plugin =
+      dir.Write("plugin.sh",
+                "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"sim-admin-token\"}}'\n",
+                true);
   RestConfig rc = *Config();
   rc.token.clear();
   ExecConfig e;

@@ -46,8 +46,8 @@ TEST(SecretsTest, NeverInErrorsOrLogs) {
   const std::string tls_token = "s3cr3t-tls-token-DDDD";
   const std::string retry_token = "s3cr3t-retry-token-EEEE";
   const std::string key_marker = "PRIVATE KEY";
-  const std::vector<std::string> secrets = {static_token, leaked_exec, rejected_exec, tls_token,
-                                            retry_token, key_marker};
+  const std::vector<std::string> secrets = {static_token, leaked_exec, rejected_exec,
+                                            tls_token,    retry_token, key_marker};
 
   LogCapture logs;
   FakeApiServer server(ServerOptions({retry_token}, {}, /*echo=*/true));
@@ -81,24 +81,25 @@ TEST(SecretsTest, NeverInErrorsOrLogs) {
   collect((*c2)->Get(kThings, "ns1", "a").status());
 
   // 3. An exec plugin whose token the server rejects (and echoes), even after a refresh.
-  std::string rejected = dir.Write(
-      "rejected.sh",
-      "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
-      "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"" + rejected_exec + "\"}}'\n",
-      true);
+  std::string rejected =
+      dir.Write("rejected.sh",
+                "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"" +
+                    rejected_exec + "\"}}'\n",
+                true);
   auto c3 = ClientFromKubeconfig(
-      KubeconfigFor(server.url(), Pki().ca.cert_pem,
-                    "    exec: {apiVersion: client.authentication.k8s.io/v1, command: " +
-                        rejected + "}\n"),
+      KubeconfigFor(
+          server.url(), Pki().ca.cert_pem,
+          "    exec: {apiVersion: client.authentication.k8s.io/v1, command: " + rejected + "}\n"),
       o);
   ASSERT_TRUE(c3.ok());
   collect((*c3)->Get(kThings, "ns1", "a").status());
 
   // 4. A CA that did not sign the server certificate, and a client key from another CA.
-  std::string user4 = TokenUser(tls_token) + "    client-certificate-data: " +
-                      internal::Base64Encode(OtherPki().client.cert_pem) +
-                      "\n    client-key-data: " + internal::Base64Encode(OtherPki().client.key_pem) +
-                      "\n";
+  std::string user4 =
+      TokenUser(tls_token) +
+      "    client-certificate-data: " + internal::Base64Encode(OtherPki().client.cert_pem) +
+      "\n    client-key-data: " + internal::Base64Encode(OtherPki().client.key_pem) + "\n";
   auto c4 = ClientFromKubeconfig(KubeconfigFor(server.url(), OtherPki().ca.cert_pem, user4), o);
   ASSERT_TRUE(c4.ok());
   collect((*c4)->Get(kThings, "ns1", "a").status());

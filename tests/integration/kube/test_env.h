@@ -34,8 +34,8 @@ inline std::string KubeconfigFor(const std::string& server_url, const std::strin
                                  const std::string& user_yaml,
                                  const std::string& cluster_extra = "") {
   return "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " +
-         server_url + "\n    certificate-authority-data: " + internal::Base64Encode(ca_pem) +
-         "\n" + cluster_extra + "users:\n- name: u\n  user:\n" + user_yaml +
+         server_url + "\n    certificate-authority-data: " + internal::Base64Encode(ca_pem) + "\n" +
+         cluster_extra + "users:\n- name: u\n  user:\n" + user_yaml +
          "contexts:\n- name: k8s-1\n  context: {cluster: c, user: u, namespace: ns1}\n"
          "current-context: k8s-1\n";
 }
@@ -43,7 +43,7 @@ inline std::string KubeconfigFor(const std::string& server_url, const std::strin
 inline std::string TokenUser(const std::string& token) { return "    token: " + token + "\n"; }
 
 inline Result<std::unique_ptr<Client>> ClientFromKubeconfig(const std::string& text,
-                                                             ClientOptions options = {}) {
+                                                            ClientOptions options = {}) {
   ASSIGN_OR_RETURN(Kubeconfig kc, ParseKubeconfig(text, "/test/kubeconfig"));
   ASSIGN_OR_RETURN(RestConfig rc, ResolveContext(kc, ""));
   return Client::Create(rc, options);

@@ -59,8 +59,8 @@ X509* Issue(EVP_PKEY* key, const std::string& cn, const char* org, X509* issuer,
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
   if (org) {
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(org), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(org),
+                               -1, -1, 0);
   }
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);

@@ -36,7 +36,8 @@ TEST(StatusFromResponseTest, MapsCodesAndReasons) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::to_string(c.http) + " " + c.reason);
-    Status s = StatusFromResponse(c.http, StatusBody(c.http, c.reason, "the message"), "k8s-1: GET /x");
+    Status s =
+        StatusFromResponse(c.http, StatusBody(c.http, c.reason, "the message"), "k8s-1: GET /x");
     EXPECT_EQ(s.code(), c.want);
     EXPECT_EQ(IsGone(s), c.http == 410);
     EXPECT_NE(s.message().find("k8s-1: GET /x: " + std::to_string(c.http)), std::string::npos)

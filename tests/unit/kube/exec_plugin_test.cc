@@ -30,10 +30,15 @@ std::string WriteTokenPlugin(TempDir& dir, const std::string& expiry) {
   if (!expiry.empty()) status += ",\"expirationTimestamp\":\"" + expiry + "\"";
   return dir.Write("plugin.sh",
                    "#!/bin/sh\n"
-                   "echo run >> \"" + dir.path() + "/runs\"\n"
-                   "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"" + dir.path() + "/info\"\n"
-                   "cat <<EOF\n{\"apiVersion\":\"" + std::string(kV1) +
-                       "\",\"kind\":\"ExecCredential\",\"status\":{" + status + "}}\nEOF\n",
+                   "echo run >> \"" +
+                       dir.path() +
+                       "/runs\"\n"
+                       "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"" +
+                       dir.path() +
+                       "/info\"\n"
+                       "cat <<EOF\n{\"apiVersion\":\"" +
+                       std::string(kV1) + "\",\"kind\":\"ExecCredential\",\"status\":{" + status +
+                       "}}\nEOF\n",
                    /*executable=*/true);
 }
 
@@ -84,12 +89,12 @@ TEST(ExecPluginTest, ExpiredCredentialIsFetchedAgain) {
 
 TEST(ExecPluginTest, V1beta1ClientCertificate) {
   TempDir dir;
-  std::string cmd = dir.Write(
-      "cert.sh",
-      "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
-      "\"kind\":\"ExecCredential\",\"status\":{\"clientCertificateData\":\"CERT\","
-      "\"clientKeyData\":\"KEY\"}}'\n",
-      true);
+  std::string cmd =
+      dir.Write("cert.sh",
+                "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+                "\"kind\":\"ExecCredential\",\"status\":{\"clientCertificateData\":\"CERT\","
+                "\"clientKeyData\":\"KEY\"}}'\n",
+                true);
   ExecConfig e = Config(cmd);
   e.api_version = kV1beta1;
   ExecCredentialProvider p(e, Cluster());
@@ -111,8 +116,9 @@ TEST(ExecPluginTest, FailingPluginErrorHidesItsOutput) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kUnauthenticated);
   const std::string m = c.status().message();
-  EXPECT_EQ(m.rfind("kubeconfig /x: context \"k8s-1\": exec plugin \"" + cmd + "\": exited with "
-                    "status 3",
+  EXPECT_EQ(m.rfind("kubeconfig /x: context \"k8s-1\": exec plugin \"" + cmd +
+                        "\": exited with "
+                        "status 3",
                     0),
             0u)
       << m;

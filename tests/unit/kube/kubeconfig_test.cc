@@ -137,8 +137,8 @@ TEST(KubeconfigParseTest, ErrorsNameFileEntryFieldAndLine) {
 }
 
 TEST(KubeconfigParseTest, BadBase64ErrorDoesNotQuoteTheValue) {
-  Result<Kubeconfig> r =
-      ParseKubeconfig("users:\n- name: u\n  user: {client-key-data: 'SECRET*KEY*MATERIAL'}\n", "/k");
+  Result<Kubeconfig> r = ParseKubeconfig(
+      "users:\n- name: u\n  user: {client-key-data: 'SECRET*KEY*MATERIAL'}\n", "/k");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().find("SECRET"), std::string::npos) << r.status().message();
 }

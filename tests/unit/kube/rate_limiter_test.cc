@@ -9,7 +9,7 @@ using std::chrono::milliseconds;
 
 TEST(TokenBucketTest, BurstThenRefillAtQps) {
   struct Step {
-    int64_t at_ms;       // time of the Reserve call, from the start
+    int64_t at_ms;  // time of the Reserve call, from the start
     int64_t want_wait_ms;
   };
   struct Case {

@@ -1,12 +1,12 @@
 // TempDir: a directory removed with everything in it when the test ends.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <sys/stat.h>
 
 namespace brfed::kube::testing {
 

@@ -50,8 +50,7 @@ TEST(QueryEscapeTest, FormEncodesLikeGo) {
 TEST(ResourceTest, BuildsPaths) {
   EXPECT_EQ(kBackups.CollectionPath("ns1"), "/apis/pingcap.com/v1alpha1/namespaces/ns1/backups");
   EXPECT_EQ(kBackups.CollectionPath(""), "/apis/pingcap.com/v1alpha1/backups");
-  EXPECT_EQ(kBackups.ItemPath("ns1", "b1"),
-            "/apis/pingcap.com/v1alpha1/namespaces/ns1/backups/b1");
+  EXPECT_EQ(kBackups.ItemPath("ns1", "b1"), "/apis/pingcap.com/v1alpha1/namespaces/ns1/backups/b1");
   EXPECT_EQ(kNamespaces.ItemPath("ignored", "ns1"), "/api/v1/namespaces/ns1");
   EXPECT_EQ(kEvents.CollectionPath("ns1"), "/api/v1/namespaces/ns1/events");
   EXPECT_EQ(kVolumeBackups.GroupResource(), "volumebackups.federation.pingcap.com");

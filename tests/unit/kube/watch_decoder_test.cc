@@ -1,6 +1,6 @@
-#include "kube/watch.h"
-
 #include <gtest/gtest.h>
+
+#include "kube/watch.h"
 
 namespace brfed::kube {
 namespace {
@@ -44,8 +44,11 @@ TEST(WatchDecoderTest, IncompleteLastLineIsNotDelivered) {
 }
 
 TEST(WatchDecoderTest, MalformedLinesAreErrors) {
-  for (const char* bad : {"not json\n", "[1]\n", R"({"type":"WHAT","object":{}})" "\n",
-                          R"({"type":"ADDED"})" "\n"}) {
+  for (const char* bad : {"not json\n", "[1]\n",
+                          R"({"type":"WHAT","object":{}})"
+                          "\n",
+                          R"({"type":"ADDED"})"
+                          "\n"}) {
     SCOPED_TRACE(bad);
     internal::WatchDecoder d;
     EXPECT_FALSE(d.Feed(bad, [](WatchEvent&&) { return true; }));
@@ -56,7 +59,10 @@ TEST(WatchDecoderTest, MalformedLinesAreErrors) {
 TEST(WatchDecoderTest, SinkCanStop) {
   internal::WatchDecoder d;
   int n = 0;
-  std::string two = R"({"type":"ADDED","object":{}})" "\n" R"({"type":"ADDED","object":{}})" "\n";
+  std::string two = R"({"type":"ADDED","object":{}})"
+                    "\n"
+                    R"({"type":"ADDED","object":{}})"
+                    "\n";
   EXPECT_FALSE(d.Feed(two, [&](WatchEvent&&) { return ++n, false; }));
   EXPECT_EQ(n, 1);
   EXPECT_TRUE(d.status().ok());
