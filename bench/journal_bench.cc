@@ -131,19 +131,18 @@ int Main(int argc, char** argv) {
         if (batch.empty()) return;
         for (uint64_t run : batch) {
           uint64_t seq = next_seq[run]++;
-          journal->AppendAsync({{ids[run], Record(ids[run], seq)}},
-                               [&, run, seq, d](Status s) {
-                                 if (!s.ok()) {
-                                   if (failures++ == 0) {
-                                     std::fprintf(stderr, "append: %s\n", s.ToString().c_str());
-                                   }
-                                 }
-                                 if (seq < per_run && s.ok()) {
-                                   queues[d]->Push(run);
-                                 } else if (++finished == runs) {
-                                   for (auto& qq : queues) qq->Close();
-                                 }
-                               });
+          journal->AppendAsync({{ids[run], Record(ids[run], seq)}}, [&, run, seq, d](Status s) {
+            if (!s.ok()) {
+              if (failures++ == 0) {
+                std::fprintf(stderr, "append: %s\n", s.ToString().c_str());
+              }
+            }
+            if (seq < per_run && s.ok()) {
+              queues[d]->Push(run);
+            } else if (++finished == runs) {
+              for (auto& qq : queues) qq->Close();
+            }
+          });
         }
       }
     });
@@ -158,13 +157,13 @@ int Main(int argc, char** argv) {
   LatencySummary batch = journal->BatchLatency();
   opened->reset();
   double rate = js.records / seconds;
-  std::printf("journal: %llu records in %llu batches (%.0f/batch) in %.2fs = %s/s; "
-              "append->durable p50 %.2fms p99 %.2fms max %.2fms; write+sync p50 %.2fms\n",
-              static_cast<unsigned long long>(js.records),
-              static_cast<unsigned long long>(js.batches),
-              js.batches ? static_cast<double>(js.records) / js.batches : 0.0, seconds,
-              Grouped(rate).c_str(), append.p50_nanos / 1e6, append.p99_nanos / 1e6,
-              append.max_nanos / 1e6, batch.p50_nanos / 1e6);
+  std::printf(
+      "journal: %llu records in %llu batches (%.0f/batch) in %.2fs = %s/s; "
+      "append->durable p50 %.2fms p99 %.2fms max %.2fms; write+sync p50 %.2fms\n",
+      static_cast<unsigned long long>(js.records), static_cast<unsigned long long>(js.batches),
+      js.batches ? static_cast<double>(js.records) / js.batches : 0.0, seconds,
+      Grouped(rate).c_str(), append.p50_nanos / 1e6, append.p99_nanos / 1e6, append.max_nanos / 1e6,
+      batch.p50_nanos / 1e6);
   if (js.records != total) {
     return Fail(InternalError("journaled " + std::to_string(js.records) + " records, want " +
                               std::to_string(total)));
@@ -248,11 +247,12 @@ int Main(int argc, char** argv) {
       read_seconds = std::min(read_seconds, SecondsSince(r1));
       read_runs = active->size();
     }
-    std::printf("recovery (best of %llu): raw scan of %llu entries (%.1f MB) %.3fs; open + "
-                "ForEachActiveRun of %llu runs (%llu records) %.3fs; open + ReadActiveRuns %.3fs\n",
-                static_cast<unsigned long long>(reps), static_cast<unsigned long long>(scanned),
-                scanned_bytes / 1e6, scan_seconds, static_cast<unsigned long long>(visited),
-                static_cast<unsigned long long>(events), stream_seconds, read_seconds);
+    std::printf(
+        "recovery (best of %llu): raw scan of %llu entries (%.1f MB) %.3fs; open + "
+        "ForEachActiveRun of %llu runs (%llu records) %.3fs; open + ReadActiveRuns %.3fs\n",
+        static_cast<unsigned long long>(reps), static_cast<unsigned long long>(scanned),
+        scanned_bytes / 1e6, scan_seconds, static_cast<unsigned long long>(visited),
+        static_cast<unsigned long long>(events), stream_seconds, read_seconds);
     if (read_runs != rec_runs || visited != rec_runs) {
       return Fail(InternalError("read " + std::to_string(read_runs) + " runs"));
     }
@@ -261,8 +261,7 @@ int Main(int argc, char** argv) {
                     Fixed(scan_seconds, 3), Fixed(ratio, 2) + "x", "<= 2x", ratio <= 2.0});
     double all_ratio = read_seconds / scan_seconds;
     rows.push_back({"open + ReadActiveRuns (all in memory) (s)", Fixed(read_seconds, 3),
-                    Fixed(scan_seconds, 3), Fixed(all_ratio, 2) + "x", "<= 2x",
-                    all_ratio <= 2.0});
+                    Fixed(scan_seconds, 3), Fixed(all_ratio, 2) + "x", "<= 2x", all_ratio <= 2.0});
   }
 
   std::filesystem::remove_all(dir);
@@ -272,9 +271,8 @@ int Main(int argc, char** argv) {
   std::vector<Row> head = {
       {"journal appends/s vs 512-batch", Grouped(rate), Grouped(batched->records_per_second()),
        Fixed(vs_batched, 2) + "x", ">= 0.7x", vs_batched >= 0.7},
-      {"journal appends/s vs 1 fsync each", Grouped(rate),
-       Grouped(single->records_per_second()), Fixed(vs_single, 1) + "x", ">= 30x",
-       vs_single >= 30},
+      {"journal appends/s vs 1 fsync each", Grouped(rate), Grouped(single->records_per_second()),
+       Fixed(vs_single, 1) + "x", ">= 30x", vs_single >= 30},
       {"p99 append->durable (ms)", Fixed(p99_ms, 2), "-", "-", "<= 10ms", p99_ms <= 10},
   };
   head.insert(head.end(), rows.begin(), rows.end());

@@ -15,11 +15,11 @@
 namespace brfed::storage {
 
 struct RawAppendOptions {
-  std::string dir;               // created; must not hold a database yet
-  uint64_t records = 100000;     // total records written
-  size_t batch_records = 512;    // records per WriteBatch; 1 = one fsync per record
-  size_t value_bytes = 100;      // bytes per value; keys look like journal record keys
-  size_t runs = 10000;           // records are spread round-robin over this many run ids
+  std::string dir;             // created; must not hold a database yet
+  uint64_t records = 100000;   // total records written
+  size_t batch_records = 512;  // records per WriteBatch; 1 = one fsync per record
+  size_t value_bytes = 100;    // bytes per value; keys look like journal record keys
+  size_t runs = 10000;         // records are spread round-robin over this many run ids
   bool sync = true;
   size_t write_buffer_bytes = 8 << 20;  // as JournalOptions
 };

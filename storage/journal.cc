@@ -102,7 +102,8 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kSmallAppend = 16;
 
 uint64_t NanosSince(Clock::time_point t0, Clock::time_point t1) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
 }
 
 LatencySummary Summarize(const Histogram& h) {
@@ -298,8 +299,7 @@ Result<uint64_t> JournalImpl::LeaderEpoch() {
   }
   uint64_t epoch = 0;
   if (!GetBigEndian64(*v, &epoch)) {
-    return DataLossError("journal: m/epoch holds " + std::to_string(v->size()) +
-                         " bytes, want 8");
+    return DataLossError("journal: m/epoch holds " + std::to_string(v->size()) + " bytes, want 8");
   }
   return epoch;
 }

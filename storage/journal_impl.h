@@ -141,13 +141,13 @@ class JournalImpl final : public LevelDbJournal {
   std::mutex epoch_mu_;  // serializes SetLeaderEpoch's read-compare-write
 
   mutable std::mutex stats_mu_;
-  JournalStats stats_;       // GUARDED_BY(stats_mu_)
+  JournalStats stats_;        // GUARDED_BY(stats_mu_)
   Histogram append_latency_;  // GUARDED_BY(stats_mu_)
   Histogram batch_latency_;   // GUARDED_BY(stats_mu_)
 
   // Committer-thread state.
   leveldb::WriteBatch write_batch_;  // reused: Clear() keeps its buffer
-  uint64_t records_committed_ = 0;    // by this process since open, for the crash failpoint
+  uint64_t records_committed_ = 0;   // by this process since open, for the crash failpoint
   std::thread committer_;
 };
 

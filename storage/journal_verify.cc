@@ -50,8 +50,9 @@ class Verifier {
     } else if (key == kFormatKey) {
       format_seen_ = true;
       if (value != std::to_string(kFormatVersion)) {
-        Add("", 0, "m/format holds \"" + PrintableKey(value) + "\", want \"" +
-                       std::to_string(kFormatVersion) + "\"");
+        Add("", 0,
+            "m/format holds \"" + PrintableKey(value) + "\", want \"" +
+                std::to_string(kFormatVersion) + "\"");
       }
     } else if (key == kEpochKey) {
       uint64_t epoch = 0;
@@ -80,14 +81,12 @@ class Verifier {
         Add(rc.run_id, seq, "out of order");  // cannot happen with sorted keys; reported if so
       } else {
         Add(rc.run_id, rc.last_seq + 1,
-            seq == rc.last_seq + 2 ? "missing"
-                                   : "missing, through seq " + std::to_string(seq - 1));
+            seq == rc.last_seq + 2 ? "missing" : "missing, through seq " + std::to_string(seq - 1));
       }
     }
     rc.last_seq = seq;
     if (rc.finished_seq != 0) {
-      Add(rc.run_id, seq, "record after the RunFinished of seq " +
-                              std::to_string(rc.finished_seq));
+      Add(rc.run_id, seq, "record after the RunFinished of seq " + std::to_string(rc.finished_seq));
     }
     Status s = DecodeRecordInto(value, &event_);
     if (!s.ok()) {
@@ -103,8 +102,7 @@ class Verifier {
     if (seq != 1 && event_.type == EventType::kRunStarted) {
       Add(rc.run_id, seq, "RunStarted after the first record");
     }
-    if (event_.type == EventType::kRunStarted &&
-        definitions_.count(event_.definition_hash) == 0) {
+    if (event_.type == EventType::kRunStarted && definitions_.count(event_.definition_hash) == 0) {
       Add(rc.run_id, seq, "definition " + PrintableKey(event_.definition_hash) + " is missing");
     }
     if (event_.type == EventType::kRunFinished && rc.finished_seq == 0) rc.finished_seq = seq;
@@ -171,9 +169,9 @@ Result<std::vector<Journal::Problem>> JournalImpl::Verify() {
   if (!complete) {
     // LevelDB stops at damage it cannot read past: report it with the last key read, then the
     // checks that do not depend on having seen everything.
-    v.Add("", 0,
-          "storage damaged after key \"" + PrintableKey(last_key) + "\": " +
-              it->status().ToString());
+    v.Add(
+        "", 0,
+        "storage damaged after key \"" + PrintableKey(last_key) + "\": " + it->status().ToString());
   }
   v.Finish(complete);
   return result;

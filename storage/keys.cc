@@ -5,8 +5,7 @@ namespace brfed::storage {
 Status ValidateRunId(std::string_view run_id) {
   if (run_id.empty()) return InvalidArgumentError("empty run id");
   if (run_id.size() > kMaxRunIdBytes) {
-    return InvalidArgumentError("run id longer than " + std::to_string(kMaxRunIdBytes) +
-                                " bytes");
+    return InvalidArgumentError("run id longer than " + std::to_string(kMaxRunIdBytes) + " bytes");
   }
   if (run_id.find('/') != std::string_view::npos) {
     return InvalidArgumentError("run id \"" + PrintableKey(run_id) + "\" contains '/'");

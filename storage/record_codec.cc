@@ -69,10 +69,14 @@ Status DecodeValue(std::string_view json, std::string_view field, Value* out) {
 
 Status EncodeRecord(const Event& e, std::string* out) {
   int type = static_cast<int>(e.type);
-  if (!ValidType(type)) return InvalidArgumentError("record: unknown event type " + std::to_string(type));
+  if (!ValidType(type)) {
+    return InvalidArgumentError("record: unknown event type " + std::to_string(type));
+  }
   if (e.seq == 0) return InvalidArgumentError("record: seq 0 (seqs start at 1)");
   int code = static_cast<int>(e.code);
-  if (!ValidCode(code)) return InvalidArgumentError("record: unknown status code " + std::to_string(code));
+  if (!ValidCode(code)) {
+    return InvalidArgumentError("record: unknown status code " + std::to_string(code));
+  }
   int state = static_cast<int>(e.final_state);
   if (!ValidRunState(state)) {
     return InvalidArgumentError("record: unknown run state " + std::to_string(state));
@@ -181,7 +185,13 @@ enum WireType { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 // The wire type each field of Record is written with (journal.proto).
 int ExpectedWireType(uint64_t field) {
   switch (field) {
-    case 4: case 5: case 6: case 8: case 11: case 12: case 15:
+    case 4:
+    case 5:
+    case 6:
+    case 8:
+    case 11:
+    case 12:
+    case 15:
       return kLen;
     default:
       return kVarint;
@@ -209,8 +219,8 @@ Status DecodeRecordInto(std::string_view bytes, Event* out) {
     if (field > 16) {  // a field this binary does not know: skipped, as proto3 does
       uint64_t v = 0;
       std::string_view b;
-      bool ok = wire == kVarint ? in.Varint(&v)
-                : wire == kLen  ? in.Bytes(&b)
+      bool ok = wire == kVarint    ? in.Varint(&v)
+                : wire == kLen     ? in.Bytes(&b)
                 : wire == kFixed64 ? in.Skip(8)
                 : wire == kFixed32 ? in.Skip(4)
                                    : false;
@@ -223,27 +233,61 @@ Status DecodeRecordInto(std::string_view bytes, Event* out) {
     }
     bool ok = true;
     switch (field) {
-      case 1: ok = in.Varint(&type); break;
-      case 2: ok = in.Varint(&seq); break;
-      case 3: ok = in.Varint(&time); break;
-      case 4: ok = in.Bytes(&workflow_name); break;
-      case 5: ok = in.Bytes(&definition_hash); break;
-      case 6: ok = in.Bytes(&params); break;
-      case 7: ok = in.Varint(&seed); break;
-      case 8: ok = in.Bytes(&step_id); break;
-      case 9: ok = in.Varint(&item); break;
-      case 10: ok = in.Varint(&attempt); break;
-      case 11: ok = in.Bytes(&key); break;
-      case 12: ok = in.Bytes(&outputs); break;
-      case 13: ok = in.Varint(&code); break;
-      case 14: ok = in.Varint(&retryable); break;
-      case 15: ok = in.Bytes(&message); break;
-      case 16: ok = in.Varint(&state); break;
+      case 1:
+        ok = in.Varint(&type);
+        break;
+      case 2:
+        ok = in.Varint(&seq);
+        break;
+      case 3:
+        ok = in.Varint(&time);
+        break;
+      case 4:
+        ok = in.Bytes(&workflow_name);
+        break;
+      case 5:
+        ok = in.Bytes(&definition_hash);
+        break;
+      case 6:
+        ok = in.Bytes(&params);
+        break;
+      case 7:
+        ok = in.Varint(&seed);
+        break;
+      case 8:
+        ok = in.Bytes(&step_id);
+        break;
+      case 9:
+        ok = in.Varint(&item);
+        break;
+      case 10:
+        ok = in.Varint(&attempt);
+        break;
+      case 11:
+        ok = in.Bytes(&key);
+        break;
+      case 12:
+        ok = in.Bytes(&outputs);
+        break;
+      case 13:
+        ok = in.Varint(&code);
+        break;
+      case 14:
+        ok = in.Varint(&retryable);
+        break;
+      case 15:
+        ok = in.Bytes(&message);
+        break;
+      case 16:
+        ok = in.Varint(&state);
+        break;
     }
     if (!ok) return DataLossError("record: field " + std::to_string(field) + " is truncated");
   }
   // int32 fields take the low 32 bits of their varint, as protobuf does.
-  auto i32 = [](uint64_t v) { return static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v))); };
+  auto i32 = [](uint64_t v) {
+    return static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v)));
+  };
   RETURN_IF_ERROR(CheckFields(i32(type), seq, i32(code), i32(state)));
 
   Event& e = *out;

@@ -39,7 +39,7 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
   // Clears every fault and the crashed state; counters restart at 0. File states are kept.
   void ResetFaults();
 
-  uint64_t writes() const;   // Append + Sync calls since the last ResetFaults
+  uint64_t writes() const;  // Append + Sync calls since the last ResetFaults
   uint64_t syncs() const;
   bool crashed() const;
 

@@ -75,8 +75,8 @@ void CheckRecovered(const JournalOptions& o, const Outcome& out) {
   for (const char* run : {"r0", "r1", "r2"}) {
     SCOPED_TRACE(run);
     size_t acked = out.acked.count(run) ? out.acked.at(run) : 0;
-    std::vector<Event> attempted = out.attempted.count(run) ? out.attempted.at(run)
-                                                            : std::vector<Event>();
+    std::vector<Event> attempted =
+        out.attempted.count(run) ? out.attempted.at(run) : std::vector<Event>();
     Result<std::vector<Event>> got = (*j)->ReadRun(run);
     if (!got.ok()) {
       ASSERT_EQ(got.status().code(), StatusCode::kNotFound) << got.status().ToString();
@@ -152,8 +152,7 @@ TEST(FaultInjectionTest, FailedWriteFailsTheAppendAndEveryLaterOne) {
       }
       ASSERT_FALSE(first_error.ok());
       EXPECT_EQ(first_error.code(), StatusCode::kUnavailable) << first_error.ToString();
-      EXPECT_NE(first_error.message().find(c.message), std::string::npos)
-          << first_error.ToString();
+      EXPECT_NE(first_error.message().find(c.message), std::string::npos) << first_error.ToString();
       // Sticky: the disk works again, but the journal does not pretend to know its state.
       env.ResetFaults();
       Status later = (*j)->Append({{"other", Started()}});
@@ -195,7 +194,8 @@ void AppendRun(const std::string& dir, int n) {
   ASSERT_TRUE((*j)->PutDefinition("h1", "x").ok());
   for (int seq = 1; seq <= n; ++seq) {
     Event e = seq == 1 ? Started() : AttemptStarted(seq);
-    for (int i = 0; i < 1024; ++i) e.message.push_back(static_cast<char>('a' + (seq * 7 + i * 13) % 26));
+    for (int i = 0; i < 1024; ++i)
+      e.message.push_back(static_cast<char>('a' + (seq * 7 + i * 13) % 26));
     ASSERT_TRUE((*j)->Append({{"r", e}}).ok());
   }
 }

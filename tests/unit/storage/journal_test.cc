@@ -185,7 +185,8 @@ TEST_F(JournalTest, SeqRulesAreEnforced) {
   } cases[] = {
       {"gap", "r", AttemptStarted(4), StatusCode::kFailedPrecondition, "expected seq 3"},
       {"duplicate", "r", AttemptStarted(2), StatusCode::kFailedPrecondition, "expected seq 3"},
-      {"second start", "r", [] {
+      {"second start", "r",
+       [] {
          Event e = Started();
          e.seq = 3;
          return e;
@@ -197,7 +198,8 @@ TEST_F(JournalTest, SeqRulesAreEnforced) {
       {"new run at seq 2", "fresh", AttemptStarted(2), StatusCode::kFailedPrecondition,
        "expected seq 1"},
       {"bad run id", "x/y", Started(), StatusCode::kInvalidArgument, "contains '/'"},
-      {"bad event", "r", [] {
+      {"bad event", "r",
+       [] {
          Event e = AttemptStarted(3);
          e.code = static_cast<StatusCode>(99);
          return e;

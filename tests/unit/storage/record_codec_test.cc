@@ -135,21 +135,32 @@ TEST(RecordCodecTest, EncodeRefusesWhatCannotBeReadBack) {
     mutate(e);
     cases.push_back({name, e, message});
   };
-  add("seq 0", [](Event& e) { e.seq = 0; }, "seq 0");
-  add("unknown type", [](Event& e) { e.type = static_cast<EventType>(9); }, "unknown event type 9");
-  add("unknown code", [](Event& e) { e.code = static_cast<StatusCode>(17); }, "status code 17");
-  add("unknown state", [](Event& e) { e.final_state = static_cast<RunState>(0); }, "run state 0");
-  add("finished but running",
+  add(
+      "seq 0", [](Event& e) { e.seq = 0; }, "seq 0");
+  add(
+      "unknown type", [](Event& e) { e.type = static_cast<EventType>(9); }, "unknown event type 9");
+  add(
+      "unknown code", [](Event& e) { e.code = static_cast<StatusCode>(17); }, "status code 17");
+  add(
+      "unknown state", [](Event& e) { e.final_state = static_cast<RunState>(0); }, "run state 0");
+  add(
+      "finished but running",
       [](Event& e) {
         e.type = EventType::kRunFinished;
         e.final_state = RunState::kFinalizing;
       },
       "unfinished state");
-  add("NaN", [](Event& e) { e.outputs = Value::Map{{"x", std::nan("")}}; }, "outputs: NaN");
-  add("infinity",
-      [](Event& e) { e.params = Value::List{std::numeric_limits<double>::infinity()}; },
+  add(
+      "NaN",
+      [](Event& e) {
+        e.outputs = Value::Map{{"x", std::nan("")}};
+      },
+      "outputs: NaN");
+  add(
+      "infinity", [](Event& e) { e.params = Value::List{std::numeric_limits<double>::infinity()}; },
       "params: NaN or infinite");
-  add("too deep", [&](Event& e) { e.outputs = nested(kMaxValueNesting + 1); }, "nested deeper");
+  add(
+      "too deep", [&](Event& e) { e.outputs = nested(kMaxValueNesting + 1); }, "nested deeper");
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     std::string bytes;
@@ -187,9 +198,17 @@ TEST(RecordCodecTest, DecodeReportsGarbageAsDataLoss) {
       {"empty", "", "unknown type 0"},
       {"endless varint", "\xff\xff\xff\xff\xff", "bad field tag"},
       {"truncated", valid.substr(0, valid.size() - 1), "field 16 is truncated"},
-      {"length past the end", std::string("\x22\x05" "ab", 4), "field 4 is truncated"},
+      {"length past the end",
+       std::string("\x22\x05"
+                   "ab",
+                   4),
+       "field 4 is truncated"},
       {"field 0", std::string("\x00\x01", 2), "field number 0"},
-      {"wrong wire type", std::string("\x0a\x01" "x", 3), "field 1 has wire type 2"},
+      {"wrong wire type",
+       std::string("\x0a\x01"
+                   "x",
+                   3),
+       "field 1 has wire type 2"},
       {"group", std::string("\x8b\x01", 2), "bad unknown field 17"},
       {"type 0", record([](Record& r) { r.set_type(RECORD_TYPE_UNSPECIFIED); }), "unknown type 0"},
       {"type 99", record([](Record& r) { r.set_type(static_cast<RecordType>(99)); }),
@@ -224,11 +243,23 @@ TEST(RecordCodecTest, WireDecoderFollowsProto3) {
   r.set_attempt(-2);
   std::string bytes = r.SerializeAsString();
   // A later occurrence of a field wins; unknown fields of every wire type are skipped.
-  bytes += std::string("\x7a\x04" "last", 6);          // field 15 (message) again
-  bytes += std::string("\x88\x01\x05", 3);            // field 17, varint
-  bytes += std::string("\x92\x01\x02" "zz", 5);       // field 18, bytes
-  bytes += std::string("\x99\x01" "12345678", 10);     // field 19, fixed64
-  bytes += std::string("\xa5\x01" "1234", 6);          // field 20, fixed32
+  bytes += std::string(
+      "\x7a\x04"
+      "last",
+      6);                                   // field 15 (message) again
+  bytes += std::string("\x88\x01\x05", 3);  // field 17, varint
+  bytes += std::string(
+      "\x92\x01\x02"
+      "zz",
+      5);  // field 18, bytes
+  bytes += std::string(
+      "\x99\x01"
+      "12345678",
+      10);  // field 19, fixed64
+  bytes += std::string(
+      "\xa5\x01"
+      "1234",
+      6);  // field 20, fixed32
   Result<Event> e = DecodeRecord(bytes);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(e->message, "last");
