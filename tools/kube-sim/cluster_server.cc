@@ -975,13 +975,6 @@ struct ClusterServer::Impl {
     if (IsCrd(*t.info)) {
       auto infos = ResourceInfosFromCrd(*body);
       if (!infos.ok()) return SendError(res, infos.status(), t.info, "");
-      json& st = (*body)["status"];
-      st["conditions"] = json::array(
-          {{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-            {"lastTransitionTime", FormatTime(std::chrono::system_clock::now())}},
-           {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-            {"lastTransitionTime", FormatTime(std::chrono::system_clock::now())}}});
-      st["acceptedNames"] = (*body)["spec"].value("names", json::object());
     }
     std::string name = body->is_object() && body->contains("metadata") &&
                                (*body)["metadata"].is_object()
@@ -989,7 +982,13 @@ struct ClusterServer::Impl {
                            : "";
     auto created = store->Create(t.info->key, t.ns, std::move(*body));
     if (!created.ok()) return SendError(res, created.status(), t.info, name);
-    if (IsCrd(*t.info)) AfterCrdWrite(*created, false);
+    if (IsCrd(*t.info)) {
+      AfterCrdWrite(*created, false);
+      std::string crd_name = (*created)["metadata"].value("name", "");
+      MarkCrdEstablished(store, crd_name);
+      auto established = store->Get(t.info->key, "", crd_name);
+      if (established.ok()) created = std::move(established);
+    }
     SendJson(res, 201, *created);
   }
 

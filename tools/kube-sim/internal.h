@@ -49,4 +49,9 @@ Result<std::vector<nlohmann::json>> YamlToJson(const std::string& text, const st
 
 std::string Base64(const std::string& data);
 
+// Sets the NamesAccepted and Established conditions and acceptedNames of the stored CRD `name`
+// (what `kubectl wait --for condition=established` waits for). Errors are ignored: the CRD is
+// served either way.
+void MarkCrdEstablished(Store* store, const std::string& name);
+
 }  // namespace brfed::kubesim::internal

@@ -275,4 +275,34 @@ json BuildTable(const ResourceInfo& info, const std::vector<json>& objects, Incl
   return table;
 }
 
+void MarkCrdEstablished(Store* store, const std::string& name) {
+  const ResourceKey crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions"};
+  std::string now = FormatTime(std::chrono::system_clock::now());
+  store
+      ->Mutate(
+          crds, "", name,
+          [&](json& crd) {
+            json& st = crd["status"];
+            st["conditions"] = json::array(
+                {{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
+                  {"message", "no conflicts found"}, {"lastTransitionTime", now}},
+                 {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
+                  {"message", "the initial names have been accepted"},
+                  {"lastTransitionTime", now}}});
+            st["acceptedNames"] =
+                crd.contains("spec") ? crd["spec"].value("names", json::object()) : json::object();
+            json versions = json::array();
+            if (crd.contains("spec") && crd["spec"].contains("versions")) {
+              for (const auto& v : crd["spec"]["versions"]) {
+                if (v.value("storage", false)) versions.push_back(v.value("name", ""));
+              }
+            }
+            st["storedVersions"] = versions;
+            return Status::OK();
+          },
+          /*status_subresource=*/true)
+      .status()
+      .IgnoreError();
+}
+
 }  // namespace brfed::kubesim::internal

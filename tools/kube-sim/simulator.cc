@@ -345,6 +345,9 @@ Status SimulatorImpl::LoadCrds(Cluster& c, const fs::path& base) {
         if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
           return created.status().WithContext(f.string());
         }
+        if (created.ok()) {
+          internal::MarkCrdEstablished(c.store.get(), (*created)["metadata"]["name"]);
+        }
       }
     }
   }
@@ -402,6 +405,7 @@ Status SimulatorImpl::CreateObject(Cluster& c, json obj, const std::string& wher
     auto infos = ResourceInfosFromCrd(*created);
     if (!infos.ok()) return infos.status().WithContext(where);
     for (const auto& i : *infos) c.store->RegisterResource(i);
+    internal::MarkCrdEstablished(c.store.get(), (*created)["metadata"]["name"]);
   }
   return Status::OK();
 }

@@ -348,6 +348,7 @@ TEST_F(KubeSimTest, CrdCreatedThroughTheApiBecomesServable) {
                 {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}}}}}}};
   auto [code, created] = Call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
   ASSERT_EQ(code, 201) << created.dump();
+  EXPECT_EQ(created["status"]["conditions"][1]["type"], "Established");
   auto [c2, g] = Call("POST", "/apis/test.io/v1/namespaces/ns1/gadgets",
                       {{"metadata", {{"name", "g1"}}}});
   EXPECT_EQ(c2, 201) << g.dump();
