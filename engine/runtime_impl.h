@@ -39,6 +39,7 @@ struct AttemptSlot {
   bool resolved = false;  // Done or Fail taken; its record is on the way
   std::string observed;   // the last observation journaled (or queued) for this attempt
   bool waits_on_refs = false;
+  uint64_t dispatch_wake_seq = 0;  // RuntimeImpl::wake_seq_ when the Reconcile was dispatched
   TimerId recheck_timer = 0;
   uint64_t recheck_token = 0;
 };
@@ -153,6 +154,7 @@ class RuntimeImpl final : public Runtime {
   void OnAppendDone(const std::string& run_id, Status s);
   void OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s);
   void OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped);
+  void OnReconcileDoneImpl(const ReconcileTask& task, StepResult result, bool skipped);
   void OnWake(const ObjectRef& ref);
   void OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token);
   void OnRunTimer(const std::string& run_id, uint64_t token);
@@ -175,6 +177,12 @@ class RuntimeImpl final : public Runtime {
   // running).
   std::unordered_map<std::string, std::unique_ptr<RunSlot>> runs_;  // stable addresses
   WakeIndex waits_;
+  // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a
+  // Reconcile that read the world before such a wake, and then waits on that ref, must run
+  // again, or the change would go unnoticed until the recheck. Cleared whenever no Reconcile
+  // is in flight (nothing can have missed a wake then).
+  uint64_t wake_seq_ = 0;
+  std::unordered_map<std::string, uint64_t> recent_wakes_;
   std::vector<std::string> dirty_;  // runs with RunSlot::queued set
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;

@@ -131,6 +131,7 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
     slot.recheck_timer = 0;
   }
   slot.in_flight = true;
+  slot.dispatch_wake_seq = wake_seq_;
   ++reconciles_in_flight_;
   ReconcileTask task{.run_id = r.run_id,
                      .step_id = a.step->id,
@@ -169,6 +170,12 @@ void RuntimeImpl::RunTask(ReconcileTask& task) {
 
 void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped) {
   --reconciles_in_flight_;
+  OnReconcileDoneImpl(task, std::move(result), skipped);
+  if (reconciles_in_flight_ == 0) recent_wakes_.clear();
+}
+
+void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult result,
+                                      bool skipped) {
   if (skipped || stopping_) return;  // redone after the restart
   auto run = runs_.find(task.run_id);
   if (run == runs_.end()) return;
@@ -203,6 +210,14 @@ void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, 
   }
   InstanceKey ikey{task.run_id, task.step_id, task.item_index};
   waits_.Set(ikey, wait.wake_on);
+  for (const ObjectRef& ref : wait.wake_on) {
+    auto woken = recent_wakes_.find(WakeIndex::RefKey(ref));
+    if (woken != recent_wakes_.end() && woken->second > slot.dispatch_wake_seq) {
+      slot.dirty = true;  // changed while this Reconcile was looking: look again
+      MarkDirty(r, /*act=*/true);
+      break;
+    }
+  }
   slot.waits_on_refs = !wait.wake_on.empty();
   if (wait.recheck_after.has_value()) {
     uint64_t token = ++next_token_;
@@ -215,6 +230,7 @@ void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, 
 }
 
 void RuntimeImpl::OnWake(const ObjectRef& ref) {
+  if (reconciles_in_flight_ > 0) recent_wakes_[WakeIndex::RefKey(ref)] = ++wake_seq_;
   for (const InstanceKey& k : waits_.Find(ref)) {
     auto run = runs_.find(k.run_id);
     if (run == runs_.end()) continue;

@@ -37,10 +37,10 @@ class WakeIndex {
   std::vector<InstanceKey> Find(const ObjectRef& ref) const;
   size_t size() const { return by_ref_.size(); }
 
- private:
   // Fields joined by '\0', which no Kubernetes name holds, so distinct refs never collide.
   static std::string RefKey(const ObjectRef& ref);
 
+ private:
   std::map<std::string, std::set<InstanceKey>> by_ref_;
   std::map<InstanceKey, std::vector<std::string>> by_key_;
 };
