@@ -93,7 +93,7 @@ class ExecuteStep final : public Step {
     size_t index = ctx.item_index() < 0 ? 0 : static_cast<size_t>(ctx.item_index());
     Result<MemberCluster> c = ClusterAt(s->object, index);
     if (!c.ok()) return Fail{c.status(), false};
-    Result<json> member = Status();
+    Result<json> member = InternalError("backup.execute: member not reconciled");
     if (index == 0) {
       Result<std::optional<json>> found = MemberAt(*s, 0);
       if (!found.ok()) return FailFrom(found.status());
