@@ -1,5 +1,6 @@
 #include "manager/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -24,12 +25,13 @@ std::string Escape(std::string_view v) {
   return out;
 }
 
+// The shortest text that reads back as the same double ("0.0025", not "0.0025000000000000001").
 std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  if (std::isnan(v)) return "NaN";
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
 
 // `labels` rendered as "{a="x",b="y"}" plus one more label.
