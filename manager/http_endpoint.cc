@@ -30,6 +30,7 @@ Status HttpEndpoint::Start() {
   }
   server_ = std::make_unique<Server>();
   httplib::Server& s = server_->http;
+  s.set_tcp_nodelay(true);
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
