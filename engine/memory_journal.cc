@@ -50,7 +50,11 @@ Status MemoryJournal::PutDefinition(std::string_view hash, std::string_view text
   if (hash.empty()) return InvalidArgumentError("journal: definition with an empty hash");
   std::lock_guard<std::mutex> l(mu_);
   if (!sticky_.ok()) return sticky_;
-  definitions_.try_emplace(std::string(hash), std::string(text));
+  auto [it, added] = definitions_.try_emplace(std::string(hash), std::string(text));
+  if (!added && it->second != text) {
+    return AlreadyExistsError("journal: definition " + std::string(hash) +
+                              " is already stored with a different text");
+  }
   return Status::OK();
 }
 
@@ -95,17 +99,18 @@ Status MemoryJournal::Stage(const std::vector<Entry>& entries,
     const Event& e = entry.event;
     RunData& run = run_of(entry.run_id);
     uint64_t want = run.events.size() + 1;
+    // Codes as the LevelDB journal's (storage/journal.cc): misuse is kFailedPrecondition.
+    if (!run.events.empty() && run.events.back().type == EventType::kRunFinished) {
+      return FailedPreconditionError(Where(entry.run_id, e.seq) + ": the run is finished");
+    }
     if (e.seq != want) {
-      return InvalidArgumentError(Where(entry.run_id, e.seq) + ": out of order, expected seq " +
-                                  std::to_string(want));
+      return FailedPreconditionError(Where(entry.run_id, e.seq) +
+                                     ": out of order, expected seq " + std::to_string(want));
     }
     if ((want == 1) != (e.type == EventType::kRunStarted)) {
-      return InvalidArgumentError(Where(entry.run_id, e.seq) + ": " +
-                                  std::string(EventTypeName(e.type)) +
-                                  (want == 1 ? " cannot start a run" : " after the first record"));
-    }
-    if (!run.events.empty() && run.events.back().type == EventType::kRunFinished) {
-      return FailedPreconditionError(Where(entry.run_id, e.seq) + ": the run has finished");
+      return FailedPreconditionError(Where(entry.run_id, e.seq) +
+                                     (want == 1 ? ": a run's first record must be RunStarted"
+                                                : ": RunStarted must be the run's first record"));
     }
     if (e.type != EventType::kRunFinished && run.events.size() >= options_.max_records_per_run) {
       return ResourceExhaustedError(Where(entry.run_id, e.seq) + ": the run holds " +
