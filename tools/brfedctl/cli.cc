@@ -8,11 +8,16 @@
 #include <iostream>
 #include <iterator>
 
+#include "steps/register.h"
+
 namespace brfed::ctl {
 
 Result<std::unique_ptr<StepRegistry>> MakeRegistry() {
   auto registry = std::make_unique<StepRegistry>();
   RETURN_IF_ERROR(RegisterTestSteps(registry.get()));
+  // The federation actions too, so the manager's workflows validate and its journal's runs
+  // replay. brfedctl never runs them: it has no data planes to lend them.
+  RETURN_IF_ERROR(steps::RegisterFederationSteps(registry.get()));
   return registry;
 }
 

@@ -23,7 +23,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitNo = 1;
 inline constexpr int kExitError = 2;
 
-// Every action this binary knows (today the built-in test.* actions).
+// Every action this binary knows: the built-in test.* actions and the federation actions
+// (kube.*, backup.*, restore.*; only test.* can run under `brfedctl run`).
 Result<std::unique_ptr<StepRegistry>> MakeRegistry();
 
 // "2024-05-01T12:00:00.123Z"; "-" for the zero time point.
@@ -44,5 +45,6 @@ int Inspect(const std::vector<std::string>& argv);
 int Replay(const std::vector<std::string>& argv);
 int Verify(const std::vector<std::string>& argv);
 int Graph(const std::vector<std::string>& argv);
+int Plan(const std::vector<std::string>& argv);  // plan.cc
 
 }  // namespace brfed::ctl

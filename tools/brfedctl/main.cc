@@ -6,6 +6,7 @@
 //   brfedctl replay --journal DIR [--until SEQ] [--json] ID
 //   brfedctl verify --journal DIR
 //   brfedctl graph --journal DIR ID
+//   brfedctl plan [--kubeconfig FILE] [--workflows-dir DIR] [--dot] CR.yaml
 
 #include <iostream>
 #include <string>
@@ -29,6 +30,9 @@ constexpr std::string_view kUsage =
     "                                         re-derive a run's state from its records\n"
     "  verify --journal DIR                   check every run's records and definitions\n"
     "  graph --journal DIR ID                 the run's step graph in DOT, coloured by state\n"
+    "  plan [--kubeconfig FILE] [--workflows-dir DIR] [--dot] CR.yaml\n"
+    "                                         validate a VolumeBackup/VolumeRestore and print the\n"
+    "                                         step graph it would run\n"
     "\n"
     "exit codes: 0 yes/ok, 1 no (invalid, run failed, journal damaged), 2 could not answer\n";
 
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
   if (command == "replay") return brfed::ctl::Replay(args);
   if (command == "verify") return brfed::ctl::Verify(args);
   if (command == "graph") return brfed::ctl::Graph(args);
+  if (command == "plan") return brfed::ctl::Plan(args);
   std::cerr << "brfedctl: unknown command \"" << command << "\"\n\n" << kUsage;
   return brfed::ctl::kExitError;
 }
