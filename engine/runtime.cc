@@ -64,7 +64,7 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
 Status RuntimeImpl::Recover() {
   Result<std::vector<Journal::RunRecords>> runs = options_.journal->ReadActiveRuns();
   if (!runs.ok()) return runs.status().WithContext("engine: recover");
-  const std::vector<Journal::RunRecords>& recs = *runs;
+  std::vector<Journal::RunRecords>& recs = *runs;
   // Runs are independent: replay them on several threads. The machine and the definition
   // cache are safe for that (one machine per thread; the cache locks).
   std::vector<std::unique_ptr<RunSlot>> slots(recs.size());
@@ -75,6 +75,7 @@ Status RuntimeImpl::Recover() {
   auto replay = [&](size_t first) {
     for (size_t i = first; i < recs.size(); i += threads) {
       Result<std::unique_ptr<RunSlot>> r = RecoverRun(recs[i]);
+      std::vector<Event>().swap(recs[i].events);  // folded: free it on this thread
       if (r.ok()) {
         slots[i] = std::move(*r);
       } else {
