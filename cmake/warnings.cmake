@@ -32,6 +32,9 @@ endfunction()
 
 function(brfed_test_copts target)
   set(loose -Wall -Wextra)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    list(APPEND loose -Wno-maybe-uninitialized)  # see above
+  endif()
   if(BRFED_WERROR)
     list(APPEND loose -Werror)
   endif()
