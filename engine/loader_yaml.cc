@@ -1,5 +1,6 @@
 #include "engine/loader_yaml.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -403,6 +404,14 @@ std::optional<YamlNode> ParseYaml(std::string_view text, std::vector<Diagnostic>
     }
     std::optional<YamlNode> root = std::move(builder.root());
     return root;
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp gives up at its own depth limit with the message "bad file". The builder has
+    // already reported our lower limit at the exact place; say that, not "bad file".
+    if (diags->size() == before) {
+      SourcePos pos = PosOf(e.mark);
+      if (pos.line == 0) pos = EndOf(text);
+      diags->push_back({"", pos, "nesting too deep"});
+    }
   } catch (const YAML::Exception& e) {
     diags->resize(before);  // the tree is incomplete: report the syntax error alone
     SourcePos pos = PosOf(e.mark);
