@@ -33,7 +33,9 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
   std::set<SlotKey> ended;
   uint64_t seq = r.machine.last_seq();
   TimePoint now = env_->Now();
-  for (Event& e : r.inputs) {
+  size_t taken = 0;
+  for (; taken < r.inputs.size(); ++taken) {
+    Event& e = r.inputs[taken];
     if (e.type == EventType::kCancelRequested) {
       if (r.machine.state() != RunState::kRunning) continue;
     } else {
@@ -47,8 +49,16 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
     e.seq = ++seq;
     e.time = now;
     out.push_back(std::move(e));
+    // A failure, a timeout or a cancel may end other attempts (fail-fast cancels the step's
+    // siblings, a failed run finalizes), so the outcomes queued after it are checked against
+    // the state it leads to, in a later batch: checked against the state before it, an outcome
+    // of a just-cancelled attempt would be journaled and then refuse to apply.
+    if (e.type != EventType::kObserved && e.type != EventType::kAttemptSucceeded) {
+      ++taken;
+      break;
+    }
   }
-  r.inputs.clear();
+  r.inputs.erase(r.inputs.begin(), r.inputs.begin() + static_cast<std::ptrdiff_t>(taken));
   return out;
 }
 
