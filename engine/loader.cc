@@ -5,6 +5,26 @@
 // (2) each section is read into the model, checking keys, types, durations, actions and their
 // `with` keys (here); (3) the cross-references are checked: ids, needs, cycles,
 // `if: started(...)` and every $(...) reference (loader_graph.cc).
+//
+// The exact schema (anything else is an error):
+//   name: <non-empty string>                                   required
+//   params: list of {name, type, required, default}            optional
+//     name: letters, digits, '_' and '-'; unique
+//     type: string | int | bool | double | list | object | any (default any)
+//     required: bool (default false); default: a value of `type` (an int is a double's default)
+//   steps: non-empty list of steps; finally: list of steps     at most 1000 steps in all
+//     id: letters, digits, '_' and '-'; unique across steps and finally     required
+//     action: a registered action                                            required
+//     needs: list of ids of the same section (steps or finally), no cycles
+//     forEach: a list, or exactly "$(path)" (a param of type list or any, or any other path)
+//     with: map; only the action's keys, all of its required keys; strings may hold $(path)
+//     retry: {limit: int 0..1000000, backoff: duration, factor: number 1..100,
+//             maxBackoff: duration >= backoff, jitter: none | full}
+//     timeout: duration > 0
+//     if: always | succeeded | failed | started(<main step id>)               finally only
+// Durations are Go-style ("250ms", "1m30s"). Scalars follow the YAML 1.2 core schema: `yes`
+// and `1m` are strings, quoted text is always a string. Aliases are expanded; files over 1 MiB,
+// nesting over 64 levels and more than 100000 nodes are rejected.
 #include <algorithm>
 #include <chrono>
 #include <map>
