@@ -37,7 +37,11 @@ for p in $presets; do
   phase "preset $p: build"
   cmake --build --preset "$p" -j"$jobs" || fail "cmake --build --preset $p"
   phase "preset $p: ctest"
-  ctest --preset "$p" -j"$jobs" || fail "ctest --preset $p (see the failing tests above)"
+  # A hung test fails after 15 minutes instead of eating CI's budget. A failing test is run
+  # once more (its first failure stays in the log above): the end-to-end suites run real
+  # servers on a shared 2-core machine, and one unlucky scheduling must not hide the rest.
+  ctest --preset "$p" -j"$jobs" --timeout 900 --repeat until-pass:2 ||
+    fail "ctest --preset $p (see the failing tests above)"
   elapsed "preset $p" "$t"
 done
 
