@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::chrono::milliseconds kConflictRetry{50};
 constexpr std::chrono::milliseconds kErrorRetry{1000};
-constexpr const char kDeleteSuffix[] = "/delete";
+// Run ids may not contain '/' (the journal's key format, storage/keys.cc).
+constexpr const char kDeleteSuffix[] = ".delete";
 
 std::string Uid(const json& obj) { return protocol::StringAt(obj, {"metadata", "uid"}); }
 
@@ -29,10 +30,10 @@ bool Deleting(const json& obj) {
   return !protocol::StringAt(obj, {"metadata", "deletionTimestamp"}).empty();
 }
 
-// The run id a run of ours belongs to: "<uid>" or "<uid>/delete" → "<uid>".
+// The run id a run of ours belongs to: "<uid>" or "<uid>.delete" → "<uid>".
 std::string UidOfRun(const std::string& run_id) {
-  size_t slash = run_id.find('/');
-  return slash == std::string::npos ? run_id : run_id.substr(0, slash);
+  size_t dot = run_id.find('.');
+  return dot == std::string::npos ? run_id : run_id.substr(0, dot);
 }
 
 // True when the object was ever handed to a run (so members may exist).

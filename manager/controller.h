@@ -7,7 +7,7 @@
 //
 // One sync of an object (FEDERATION_PROTOCOL §7.4, with brfed's run in place of polling):
 //   being deleted → cancel its run (its finally steps end any GC pause), then run the delete
-//   workflow (run id "<uid>/delete"), then Cleaned, then remove the finalizer;
+//   workflow (run id "<uid>.delete"), then Cleaned, then remove the finalizer;
 //   terminal (Invalid / Complete / Failed) → nothing;
 //   no finalizer → add it;
 //   invalid spec → an Invalid condition naming the field, and nothing else;
