@@ -26,6 +26,14 @@ admin() {  # admin METHOD PATH -> stdout (kube-sim admin endpoint of cp, with th
   token=$(awk '/token:/{print $2; exit}' "$KC" | tr -d '"')
   curl -sS --cacert "$WORK/ca.crt" -H "Authorization: Bearer $token" -X "$1" --data '' "$server$2"
 }
+# wait_for FILE REGEX COUNT: polls (up to 20 s) until FILE has COUNT lines matching REGEX.
+wait_for() {
+  for _ in $(seq 200); do
+    [[ $(grep -cE "$2" "$1" 2>/dev/null) -ge $3 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 rv_of() { k get vbk "$1" -o jsonpath='{.metadata.resourceVersion}'; }
 gen_of() { k get vbk "$1" -o jsonpath='{.metadata.generation}'; }
 awk '/certificate-authority-data/{print $2; exit}' "$KC" | base64 -d > "$WORK/ca.crt"
@@ -147,39 +155,53 @@ if [[ $rc != 0 ]] && has "no new finalizers can be added if the object is being 
   ok 31 "no new finalizers while deleting"; else fail 31 "new finalizer" "$out"; fi
 k delete vbk vb3 > del.out 2>&1 &
 delpid=$!
-sleep 1
+wait_for del.out 'deleted' 1  # kubectl prints "deleted" and then waits for the object to go
+sleep 0.5
 k patch vbk vb3 --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-for _ in $(seq 50); do kill -0 $delpid 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 100); do kill -0 $delpid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $delpid 2>/dev/null; then
-  kill $delpid; wait $delpid 2>/dev/null; fail 32 "blocking delete" "still waiting 5 s after the finalizer went"
+  kill $delpid; wait $delpid 2>/dev/null; fail 32 "blocking delete" "still waiting 10 s after the finalizer went"
 else
   wait $delpid; drc=$?
   if [[ $drc == 0 ]] && ! k get vbk vb3 >/dev/null 2>&1; then ok 32 "blocking delete returns"; else fail 32 "blocking delete" "rc=$drc $(cat del.out)"; fi
 fi
 
 # ---- watch
-timeout 5 "$KUBECTL" --kubeconfig "$KC" --cache-dir "$(mktemp -d -p "$WORK")" --context cp -n ns1 get vbk -w > w34.out 2>&1 &
+# stop_watch PID: ends a kubectl get -w that is still running.
+# (SIGTERM: background jobs of a non-interactive shell ignore SIGINT.)
+stop_watch() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+kw() { "$KUBECTL" --kubeconfig "$KC" --cache-dir "$(mktemp -d -p "$WORK")" --context cp -n ns1 "$@"; }
+kw get vbk -w > w34.out 2>&1 &
 wpid=$!
-sleep 1.5
+wait_for w34.out '^NAME' 1  # the list is done; the watch starts from its resourceVersion
 vbyaml vb4 "" | k apply -f - >/dev/null 2>&1
 k patch vbk vb4 --type merge -p '{"spec":{"y":1}}' >/dev/null 2>&1
 k delete vbk vb4 --wait=false >/dev/null 2>&1
-wait $wpid
+wait_for w34.out '^vb4 ' 3
+sleep 0.5  # room for a wrong extra row to show up
+stop_watch $wpid
 headers=$(grep -c '^NAME' w34.out); vb4rows=$(grep -c '^vb4 ' w34.out); vb1rows=$(grep -c '^vb1 ' w34.out)
 if [[ $headers == 1 && $vb4rows == 3 && $vb1rows == 1 ]]; then ok 34 "get -w"; else fail 34 "get -w" "$(cat w34.out)"; fi
-timeout 5 "$KUBECTL" --kubeconfig "$KC" --cache-dir "$(mktemp -d -p "$WORK")" --context cp -n ns1 get vbk vb1 -w > w35.out 2>&1 &
+kw get vbk vb1 -w > w35.out 2>&1 &
 wpid=$!
-sleep 1.5
+wait_for w35.out '^vb1 ' 1
+sleep 1  # kubectl's RV=0 watch must be open before the patches (its first event is dropped)
 k patch vbk vb1 --type merge -p '{"spec":{"w":1}}' >/dev/null 2>&1
 k patch vbk vb1 --type merge -p '{"spec":{"w":2}}' >/dev/null 2>&1
-wait $wpid
+wait_for w35.out '^vb1 ' 3
+sleep 0.5
+stop_watch $wpid
 if [[ $(grep -c '^vb1 ' w35.out) == 3 ]]; then ok 35 "get NAME -w"; else fail 35 "get NAME -w" "$(cat w35.out)"; fi
-"$KUBECTL" --kubeconfig "$KC" --cache-dir "$(mktemp -d -p "$WORK")" --context cp -n ns1 get vbk -w > w36.out 2>&1 &
+kw get vbk -w > w36.out 2>&1 &
 wpid=$!
-sleep 1.5
-admin POST /admin/watches/drop >/dev/null
-for _ in $(seq 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
-if kill -0 $wpid 2>/dev/null; then kill $wpid; wait $wpid 2>/dev/null; fail 36 "closed stream" "kubectl still running"
+wait_for w36.out '^NAME' 1
+sleep 0.5
+for _ in $(seq 100); do
+  kill -0 $wpid 2>/dev/null || break
+  admin POST /admin/watches/drop >/dev/null
+  sleep 0.2
+done
+if kill -0 $wpid 2>/dev/null; then stop_watch $wpid; fail 36 "closed stream" "kubectl still running"
 else wait $wpid; wrc=$?; if [[ $wrc == 0 ]]; then ok 36 "closed stream ends get -w with 0"; else fail 36 "closed stream" "rc=$wrc"; fi; fi
 
 # ---- leases, authorization, describe
