@@ -94,10 +94,12 @@ Result<json> ToJson(const YAML::Node& n, const std::string& file, int depth) {
     case YAML::NodeType::Map: {
       json map = json::object();
       for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) return InvalidArgumentError(at(kv.first) + ": map keys must be scalars");
+        if (!kv.first.IsScalar())
+          return InvalidArgumentError(at(kv.first) + ": map keys must be scalars");
         ASSIGN_OR_RETURN(json v, ToJson(kv.second, file, depth + 1));
         if (!map.emplace(kv.first.Scalar(), std::move(v)).second) {
-          return InvalidArgumentError(at(kv.first) + ": duplicate key \"" + kv.first.Scalar() + "\"");
+          return InvalidArgumentError(at(kv.first) + ": duplicate key \"" + kv.first.Scalar() +
+                                      "\"");
         }
       }
       return map;
@@ -159,10 +161,14 @@ json RunParams(const json& obj) {
 
 std::string ConditionText(const RunCondition& c) {
   switch (c.kind) {
-    case RunCondition::Kind::kAlways: return "always";
-    case RunCondition::Kind::kSucceeded: return "succeeded";
-    case RunCondition::Kind::kFailed: return "failed";
-    case RunCondition::Kind::kStarted: return "started(" + c.step + ")";
+    case RunCondition::Kind::kAlways:
+      return "always";
+    case RunCondition::Kind::kSucceeded:
+      return "succeeded";
+    case RunCondition::Kind::kFailed:
+      return "failed";
+    case RunCondition::Kind::kStarted:
+      return "started(" + c.step + ")";
   }
   return "";
 }
@@ -170,21 +176,20 @@ std::string ConditionText(const RunCondition& c) {
 // One step instance of the plan.
 struct Row {
   const StepDef* step = nullptr;
-  int item = -1;          // forEach index, -1 for a plain step
-  std::string label;      // "execute[1]" / "initialize"
-  std::string where;      // the data plane it acts on, or what decides that
+  int item = -1;      // forEach index, -1 for a plain step
+  std::string label;  // "execute[1]" / "initialize"
+  std::string where;  // the data plane it acts on, or what decides that
 };
 
 struct PlanGraph {
-  std::vector<Row> rows;                          // main steps in dependency order, then finally
+  std::vector<Row> rows;  // main steps in dependency order, then finally
   std::map<std::string, std::vector<size_t>> by_step;  // step id -> its rows
 };
 
 // Where a step that is not a forEach acts, for the actions whose target the CR decides.
 std::string WhereOf(const std::string& action, const json& clusters) {
-  std::string first = clusters.is_array() && !clusters.empty()
-                          ? Str(clusters[0], {"k8sClusterName"})
-                          : "";
+  std::string first =
+      clusters.is_array() && !clusters.empty() ? Str(clusters[0], {"k8sClusterName"}) : "";
   if (action == "backup.initialize" || action == "backup.resume-gc") return first;
   if (action == "backup.teardown") return "every member";
   if (action == "backup.finalize") return "control plane";
@@ -235,7 +240,8 @@ Result<PlanGraph> Expand(const Workflow& wf, const Value& params, const json& ob
       const Value::List& list = items.as_list();
       for (size_t i = 0; i < list.size(); ++i) {
         const Value* name = list[i].Find("k8sClusterName");
-        std::string where = name != nullptr && name->is_string() ? name->as_string() : list[i].ToText();
+        std::string where =
+            name != nullptr && name->is_string() ? name->as_string() : list[i].ToText();
         g.by_step[s->id].push_back(g.rows.size());
         g.rows.push_back({s, static_cast<int>(i), s->id + "[" + std::to_string(i) + "]", where});
       }
@@ -269,8 +275,9 @@ void PrintTable(const std::string& title, const PlanGraph& g, const json& obj,
                 const std::string& wf_source, const Workflow& wf) {
   std::cout << title << ": valid\n"
             << "workflow " << wf.name << " (" << wf_source << ", sha256 " << wf.hash.substr(0, 12)
-            << "), run id = metadata.uid"
-            << (Str(obj, {"metadata", "uid"}).empty() ? "" : " " + Str(obj, {"metadata", "uid"}))
+            << "); run id: the object's uid"
+            << (Str(obj, {"metadata", "uid"}).empty() ? ""
+                                                      : " (" + Str(obj, {"metadata", "uid"}) + ")")
             << "\n\n";
   Table main({"STEP", "CLUSTER", "ACTION", "NEEDS", "TIMEOUT", "RETRY"});
   Table fin({"STEP", "CLUSTER", "ACTION", "NEEDS", "IF", "TIMEOUT", "RETRY"});
@@ -358,10 +365,10 @@ Result<std::set<std::string>> Contexts(const Args& args, const json& obj) {
     for (const std::string& name : kube::ContextNames(kc)) contexts.insert(name);
     return contexts;
   }
-  const json* clusters = obj.contains("spec") && obj["spec"].is_object() &&
-                                 obj["spec"].contains("clusters")
-                             ? &obj["spec"]["clusters"]
-                             : nullptr;
+  const json* clusters =
+      obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("clusters")
+          ? &obj["spec"]["clusters"]
+          : nullptr;
   if (clusters != nullptr && clusters->is_array()) {
     for (const json& c : *clusters) {
       std::string name = Str(c, {"k8sClusterName"});
@@ -392,11 +399,11 @@ int Plan(const std::vector<std::string>& argv) {
   bool first = true;
   for (const json& obj : *objects) {
     bool backup = obj["kind"] == "VolumeBackup";
-    std::string title = obj["kind"].get<std::string>() + " " +
-                        (Str(obj, {"metadata", "namespace"}).empty()
-                             ? ""
-                             : Str(obj, {"metadata", "namespace"}) + "/") +
-                        Str(obj, {"metadata", "name"});
+    std::string title =
+        obj["kind"].get<std::string>() + " " +
+        (Str(obj, {"metadata", "namespace"}).empty() ? ""
+                                                     : Str(obj, {"metadata", "namespace"}) + "/") +
+        Str(obj, {"metadata", "name"});
     if (!first && !args->Has("dot")) std::cout << "\n---\n\n";
     first = false;
 
@@ -405,13 +412,12 @@ int Plan(const std::vector<std::string>& argv) {
     std::optional<protocol::Invalid> bad = backup ? protocol::ValidateVolumeBackup(obj, *contexts)
                                                   : protocol::ValidateVolumeRestore(obj, *contexts);
     if (bad) {
-      std::cout << title << ": invalid\n  reason:  " << bad->reason << "\n  message: " << bad->message
-                << "\n";
+      std::cout << title << ": invalid\n  reason:  " << bad->reason
+                << "\n  message: " << bad->message << "\n";
       exit_code = kExitNo;
       continue;
     }
-    const Workflow& wf =
-        backup ? *workflows->volume_backup : *workflows->volume_restore;
+    const Workflow& wf = backup ? *workflows->volume_backup : *workflows->volume_restore;
     std::string source = dir.empty() ? "built in" : dir + "/" + wf.name + ".yaml";
     Result<Value> raw = Value::FromJson(RunParams(obj).dump());
     if (!raw.ok()) return PrintError(raw.status().WithContext(title));
