@@ -10,14 +10,14 @@
 # Environment:
 #   BRFED_JOBS=N         parallelism of builds and ctest (default 2)
 #   BRFED_FUZZ_SECONDS=N run time of each fuzz target (default 20)
-#   BRFED_PRESETS="..."  the CTest presets to run (default "ci asan")
+#   BRFED_PRESETS="..."  the CTest presets to run (default "ci asan"; "" for none)
 #   BRFED_SKIP_FUZZ=1    skip the fuzz phase
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs=${BRFED_JOBS:-2}
 fuzz_seconds=${BRFED_FUZZ_SECONDS:-20}
-presets=${BRFED_PRESETS:-"ci asan"}
+presets=${BRFED_PRESETS-"ci asan"}
 start_all=$(date +%s)
 
 phase() { printf '\n==> %s\n' "$*"; }
