@@ -70,6 +70,8 @@ else
     short=${name%_fuzz}
     seeds=""
     [[ -d tests/fuzz/corpus/$short ]] && seeds=tests/fuzz/corpus/$short
+    # ... or under its first word (record_decoder_fuzz -> corpus/record).
+    [[ -z $seeds && -d tests/fuzz/corpus/${short%%_*} ]] && seeds=tests/fuzz/corpus/${short%%_*}
     dict=()
     [[ -f tests/fuzz/$short.dict ]] && dict=(-dict="$PWD/tests/fuzz/$short.dict")
     corpus=$work/$name
