@@ -211,7 +211,7 @@ follow() {
   local timeout=${BRFED_DEMO_TIMEOUT:-180} start=$SECONDS last='' line members phase
   printf '%s$ kubectl get %s %s -o wide   (every 0.5 s, printed when it changes)%s\n' \
     "$dim" "$kind" "$name" "$off"
-  k get "$kind" "$name" -o wide | head -n 1 | sed 's/ *AGE *$//' | sed 's/^/       /'
+  k get "$kind" "$name" -o wide | sed -n 1p | sed 's/ *AGE *$//' | sed 's/^/       /'
   while :; do
     ((SECONDS - start < timeout)) || die "$kind $name not $want after ${timeout}s"
     line=$(k get "$kind" "$name" -o wide --no-headers 2>/dev/null | sed 's/ *[^ ]* *$//') || line=''
@@ -245,6 +245,8 @@ backup_in_flight() {
 
 federation_demo() {
   fed_work=${BRFED_FED_DEMO_DIR:-build/demo-federation}
+  set -E
+  trap 'echo "demo: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
