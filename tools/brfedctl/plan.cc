@@ -418,7 +418,8 @@ int Plan(const std::vector<std::string>& argv) {
       continue;
     }
     const Workflow& wf = backup ? *workflows->volume_backup : *workflows->volume_restore;
-    std::string source = dir.empty() ? "built in" : dir + "/" + wf.name + ".yaml";
+    std::string source =
+        dir.empty() ? "built in" : dir + (backup ? "/volume-backup.yaml" : "/volume-restore.yaml");
     Result<Value> raw = Value::FromJson(RunParams(obj).dump());
     if (!raw.ok()) return PrintError(raw.status().WithContext(title));
     Result<Value> params = ApplyParams(wf, *raw);
