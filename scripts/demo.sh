@@ -38,7 +38,7 @@ case "${1:-}" in
   "") ;;
   --engine-only) mode=engine ;;
   -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
