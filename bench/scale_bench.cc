@@ -11,13 +11,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -171,19 +172,25 @@ class KubeSim {
   // Starts `kube-sim --config CONFIG --kubeconfig-out KUBECONFIG` with its output in LOG and
   // waits for its ready line.
   Status Start(const std::string& config, const std::string& kubeconfig, const std::string& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
     std::vector<std::string> args = {KUBESIM_BINARY, "--config", config, "--kubeconfig-out",
                                      kubeconfig};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, KUBESIM_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0)
-      return UnavailableError("spawn " + std::string(KUBESIM_BINARY) + ": " + strerror(rc));
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return UnavailableError("open " + log + ": " + strerror(errno));
+    pid_ = fork();
+    if (pid_ == 0) {
+      // The child: dies with this process however it ends (a crash or exit() included), so
+      // no simulator is ever left behind. Only async-signal-safe calls until exec.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execv(KUBESIM_BINARY, argv.data());
+      _exit(127);
+    }
+    close(fd);
+    if (pid_ < 0) return UnavailableError(std::string("fork: ") + strerror(errno));
     for (int i = 0; i < 1200; ++i) {
       std::ifstream in(log);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
