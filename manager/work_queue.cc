@@ -77,8 +77,9 @@ void WorkQueue::Delayer() {
       delay_cv_.wait(l);
       continue;
     }
-    auto first = later_.begin();
-    if (delay_cv_.wait_until(l, first->first) == std::cv_status::timeout) {
+    // A copy of the deadline: wait_until reads it while the lock is released.
+    const auto deadline = later_.begin()->first;
+    if (delay_cv_.wait_until(l, deadline) == std::cv_status::timeout) {
       auto now = std::chrono::steady_clock::now();
       std::vector<std::string> due;
       while (!later_.empty() && later_.begin()->first <= now) {

@@ -197,7 +197,10 @@ void DataPlaneOperator::Loop() {
       if (timers_.empty()) {
         cv_.wait(lock);
       } else {
-        cv_.wait_until(lock, timers_.begin()->first);
+        // A copy: wait_until reads the deadline while waiting, and MergeOptions clears
+        // timers_ meanwhile.
+        const TimePoint next = timers_.begin()->first;
+        cv_.wait_until(lock, next);
       }
       continue;
     }
