@@ -28,6 +28,7 @@ RunState RunMachine::state() const { return impl_->state; }
 uint64_t RunMachine::last_seq() const { return impl_->last_seq; }
 const std::string& RunMachine::run_id() const { return impl_->run_id; }
 const Workflow& RunMachine::workflow() const { return *impl_->wf; }
+const std::shared_ptr<const Workflow>& RunMachine::shared_workflow() const { return impl_->wf; }
 
 Status RunMachine::Apply(const Event& event) {
   Impl::Ref ref{-1, -1};

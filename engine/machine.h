@@ -88,6 +88,7 @@ class RunMachine {
   uint64_t last_seq() const;
   const std::string& run_id() const;
   const Workflow& workflow() const;
+  const std::shared_ptr<const Workflow>& shared_workflow() const;
   // A full snapshot for display and for the engine's observers.
   RunView View() const;
 

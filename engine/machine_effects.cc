@@ -187,6 +187,9 @@ RunView RunMachine::View() const {
   v.finished_at = m.finished_at;
   v.message = IsFinished(m.state) ? m.finish_message : m.DerivedMessage();
   v.last_seq = m.last_seq;
+  size_t instances = 0;
+  for (const MachineStep& s : m.steps) instances += s.insts.size();
+  v.instances.reserve(instances);
   for (const MachineStep& s : m.steps) {
     for (const MachineInstance& in : s.insts) {
       InstanceView iv;

@@ -196,18 +196,35 @@ Result<RunView> RuntimeImpl::GetRun(const std::string& run_id) {
   }
   std::promise<Result<RunView>> done;
   std::future<Result<RunView>> result = done.get_future();
-  if (Post([this, run_id, &done] {
-        auto it = runs_.find(run_id);
-        if (it != runs_.end() && it->second->started) {
-          done.set_value(it->second->machine.View());
-        } else {
-          done.set_value(NotFoundError("engine: no run " + run_id + " in memory"));
-        }
-      })) {
+  if (Post([this, run_id, &done] { AnswerView(run_id, &done); })) {
     Result<RunView> v = result.get();
     if (v.ok()) return v;
   }
   return ReadBack(run_id);
+}
+
+// Engine thread. The durable state: while an append is in flight the machine is ahead of
+// the journal, so the answer waits for the append.
+void RuntimeImpl::AnswerView(const std::string& run_id, std::promise<Result<RunView>>* done) {
+  auto it = runs_.find(run_id);
+  if (it != runs_.end() && it->second->started) {
+    RunSlot& r = *it->second;
+    if (r.append_in_flight) {
+      r.after_append.push_back([this, run_id, done] { AnswerView(run_id, done); });
+      return;
+    }
+    done->set_value(r.machine.View());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto f = finished_.find(run_id);
+    if (f != finished_.end()) {
+      done->set_value(f->second);
+      return;
+    }
+  }
+  done->set_value(NotFoundError("engine: no run " + run_id + " in memory"));
 }
 
 std::vector<std::string> RuntimeImpl::ActiveRunIds() {

@@ -2,26 +2,63 @@
 // outcomes that came in, else its effects), and applies the records only once durable; then
 // starting, cancelling, stalling and finishing runs.
 
+#include <iterator>
 #include <utility>
 
+#include "engine/replay.h"
 #include "engine/runtime_impl.h"
 
 namespace brfed::internal {
 
-// Journals what the run should do next: first the outcomes that came in, else its effects.
+// Journals what the run should do next: the outcomes that came in, then, looking ahead, the
+// records they lead to (the next attempts, the run's end), all in one synced write. The
+// records are applied to the machine as they are chosen, so the look-ahead sees their effect,
+// but nothing acts on them before they are durable: Act waits while an append is in flight,
+// and GetRun answers with the durable state.
 void RuntimeImpl::Pump(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
   std::vector<Event> batch = TakeInputs(r);
+  r.appending_inputs = batch.size();
+  if (!ApplyAhead(r, batch)) return;
+  TimePoint now = env_->Now();
+  std::optional<TimePoint> wake_at;
+  for (int round = 0; round < kLookAheadRounds; ++round) {
+    RunMachine::Effects fx = r.machine.NextEffects(now);
+    wake_at = fx.wake_at;
+    if (fx.append.empty()) break;
+    if (!ApplyAhead(r, fx.append)) return;
+    for (Event& e : fx.append) batch.push_back(std::move(e));
+  }
   if (!batch.empty()) {
     Append(r, std::move(batch));
     return;
   }
-  RunMachine::Effects fx = r.machine.NextEffects(env_->Now());
-  if (!fx.append.empty()) {
-    Append(r, std::move(fx.append));
-    return;
+  ArmRunTimer(r, wake_at);
+}
+
+// Applies records chosen for the next append. A record that does not apply is our own broken
+// invariant (it came from this machine's state): the run stalls before it is journaled.
+bool RuntimeImpl::ApplyAhead(RunSlot& r, const std::vector<Event>& records) {
+  for (const Event& e : records) {
+    Status applied = r.machine.Apply(e);
+    if (!applied.ok()) {
+      RollBack(r);
+      Stall(r, InternalError("engine: a record chosen for the journal does not apply: " +
+                             applied.message()));
+      return false;
+    }
   }
-  ArmRunTimer(r, fx.wake_at);
+  return true;
+}
+
+// Puts the machine back to the run's durable records, after an append that did not happen.
+// Rare (a refused or failed write), so it reads the journal instead of keeping a copy.
+void RuntimeImpl::RollBack(RunSlot& r) {
+  if (!r.started) return;  // the slot goes away
+  Result<std::vector<Event>> events = options_.journal->ReadRun(r.run_id);
+  if (!events.ok()) return;  // the run stalls on its journal error; its view stays ahead
+  Result<RunMachine> m = ReplayRun(r.run_id, r.machine.shared_workflow(), *events);
+  if (m.ok()) r.machine = std::move(m).value();
 }
 
 // The queued outcomes that still apply, numbered after the run's last record.
@@ -79,7 +116,14 @@ void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
   --appends_in_flight_;
   auto run = runs_.find(run_id);
   if (run == runs_.end()) return;  // cannot happen: a run with an append in flight stays
-  RunSlot& r = *run->second;
+  // What waited for this append (GetRun answers) runs after it, even if the run ends.
+  std::vector<std::function<void()>> deferred;
+  deferred.swap(run->second->after_append);
+  OnAppendDoneImpl(*run->second, std::move(s));  // may erase the slot
+  for (std::function<void()>& fn : deferred) fn();
+}
+
+void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
   r.append_in_flight = false;
   std::vector<Event> batch = std::move(r.appending);
   r.appending.clear();
@@ -87,16 +131,7 @@ void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
     OnAppendFailed(r, std::move(batch), s);
     return;
   }
-  transitions_ += batch.size();
-  for (const Event& e : batch) {
-    Status applied = r.machine.Apply(e);
-    if (!applied.ok()) {
-      // Our own broken invariant: the records came from this machine's state. The journal
-      // holds them, so a restart will report the same error through recovery.
-      Stall(r, InternalError("engine: a journaled record does not apply: " + applied.message()));
-      return;
-    }
-  }
+  transitions_ += batch.size();  // applied when chosen (Pump)
   r.retried_rejected = false;
   if (!r.started && batch.front().type == EventType::kRunStarted) {
     r.started = true;
@@ -130,32 +165,31 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
     runs_.erase(id);  // r is gone
     return;
   }
+  // Not durable (after a disk failure maybe durable: a reopen tells), so the machine goes
+  // back to what the journal holds.
+  RollBack(r);
   bool has_payload = false;
   for (const Event& e : batch) {
     has_payload |= e.type == EventType::kAttemptSucceeded || e.type == EventType::kObserved;
   }
   if (s.code() == StatusCode::kInvalidArgument && has_payload && !r.retried_rejected) {
     // A record over the size cap: outputs or an observation too large. Rejected before it was
-    // queued, so nothing of the batch is durable. Fail those attempts instead, once.
+    // queued, so nothing of the batch is durable. The outcomes go back to the inputs with each
+    // success turned into a failure saying so, once; the look-ahead is redone from them.
     std::vector<Event> again;
-    uint64_t seq = r.machine.last_seq();
-    for (Event& e : batch) {
+    for (size_t i = 0; i < r.appending_inputs && i < batch.size(); ++i) {
+      Event& e = batch[i];
       if (e.type == EventType::kObserved) continue;
       if (e.type == EventType::kAttemptSucceeded) {
         Status why = InvalidArgumentError("the journal refused the step's outputs: " +
                                           s.message());
-        Event f = FailedEvent(e.step_id, e.item_index, e.attempt, why, false);
-        f.time = e.time;
-        e = std::move(f);
+        e = FailedEvent(e.step_id, e.item_index, e.attempt, why, false);
       }
-      e.seq = ++seq;
       again.push_back(std::move(e));
     }
     r.retried_rejected = true;
-    if (!again.empty()) {
-      Append(r, std::move(again));
-      return;
-    }
+    r.inputs.insert(r.inputs.begin(), std::make_move_iterator(again.begin()),
+                    std::make_move_iterator(again.end()));
     MarkDirty(r);
     return;
   }
@@ -218,7 +252,13 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   e.definition_hash = workflow->hash;
   e.params = params;
   e.seed = rng_();
-  auto slot = std::make_unique<RunSlot>(run_id, RunMachine(run_id, std::move(workflow)));
+  RunMachine machine(run_id, std::move(workflow));
+  // Applied when chosen, like every record (Pump); nothing acts before it is durable.
+  if (Status applied = machine.Apply(e); !applied.ok()) {
+    done->set_value(applied.WithContext("engine: start run " + run_id));
+    return;
+  }
+  auto slot = std::make_unique<RunSlot>(run_id, std::move(machine));
   slot->params = std::make_shared<const Value>(std::move(params));
   slot->start_waiters.push_back(done);
   RunSlot& r = *slot;

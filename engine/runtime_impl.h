@@ -58,8 +58,10 @@ struct RunSlot {
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
   bool cancel_requested = false;  // a CancelRequested is queued or applied
   std::vector<Event> inputs;      // records from results and Cancel, seq not yet assigned
-  std::vector<Event> appending;   // the batch in flight
+  std::vector<Event> appending;   // the batch in flight, already applied to `machine`
+  size_t appending_inputs = 0;    // how many of its records are outcomes (the rest look ahead)
   bool append_in_flight = false;
+  std::vector<std::function<void()>> after_append;  // waits for the append in flight
   bool retried_rejected = false;  // a rejected batch was already rewritten once
   Status stalled;                 // not OK: the journal failed; the run does nothing more
   std::map<SlotKey, AttemptSlot> attempts;
@@ -105,6 +107,10 @@ inline Event FailedEvent(const std::string& step_id, int item_index, int attempt
 
 class RuntimeImpl final : public Runtime {
  public:
+  // How many times Pump looks past the records it chose for what they lead to. A run's
+  // records settle in two or three rounds; the bound only guards against a machine bug.
+  static constexpr int kLookAheadRounds = 8;
+
   explicit RuntimeImpl(EngineOptions options);
   ~RuntimeImpl() override;
 
@@ -146,12 +152,16 @@ class RuntimeImpl final : public Runtime {
   void Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot);
   void RunTask(ReconcileTask& task);  // on a worker
   void Append(RunSlot& r, std::vector<Event> records);
+  bool ApplyAhead(RunSlot& r, const std::vector<Event>& records);
+  void RollBack(RunSlot& r);
+  void AnswerView(const std::string& run_id, std::promise<Result<RunView>>* done);
   std::vector<Event> TakeInputs(RunSlot& r);
   void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
                Value params, std::promise<Status>* done);
   void OnCancel(const std::string& run_id, const std::string& reason,
                 std::promise<Status>* done);
   void OnAppendDone(const std::string& run_id, Status s);
+  void OnAppendDoneImpl(RunSlot& r, Status s);
   void OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s);
   void OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped);
   void OnReconcileDoneImpl(const ReconcileTask& task, StepResult result, bool skipped);
@@ -184,6 +194,7 @@ class RuntimeImpl final : public Runtime {
   uint64_t wake_seq_ = 0;
   std::unordered_map<std::string, uint64_t> recent_wakes_;
   std::vector<std::string> dirty_;  // runs with RunSlot::queued set
+  std::vector<std::function<void()>> dispatched_;  // Reconcile tasks of this PumpDirty pass
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;
   uint64_t next_token_ = 0;

@@ -70,12 +70,18 @@ void RuntimeImpl::PumpDirty() {
       if (it == runs_.end()) continue;
       RunSlot& r = *it->second;
       r.queued = false;
-      if (r.act) {
+      // While an append is in flight the machine is ahead of the journal: acting waits for
+      // it (write before act), and OnAppendDone marks the run again.
+      if (r.act && !r.append_in_flight) {
         r.act = false;
         Act(r);
       }
       Pump(r);
     }
+  }
+  if (!dispatched_.empty()) {
+    pool_->SubmitAll(std::move(dispatched_));
+    dispatched_.clear();
   }
 }
 
@@ -143,7 +149,8 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
                      .params = r.params,
                      .started_at = a.started_at,
                      .step = step};
-  pool_->Submit([this, task = std::move(task)]() mutable { RunTask(task); });
+  // Submitted together at the end of the pass: one wake-up of the pool for many tasks.
+  dispatched_.push_back([this, task = std::move(task)]() mutable { RunTask(task); });
 }
 
 // On a worker thread.

@@ -21,6 +21,20 @@ bool WorkerPool::Submit(std::function<void()> task) {
   return true;
 }
 
+bool WorkerPool::SubmitAll(std::vector<std::function<void()>> tasks) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return false;
+    for (std::function<void()>& t : tasks) tasks_.push_back(std::move(t));
+  }
+  if (tasks.size() == 1) {
+    cv_.notify_one();
+  } else if (!tasks.empty()) {
+    cv_.notify_all();
+  }
+  return true;
+}
+
 void WorkerPool::Stop() {
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -27,6 +27,9 @@ class WorkerPool {
 
   // Queues `task`. False (and `task` dropped) after Stop() began.
   bool Submit(std::function<void()> task);
+  // Queues every task of `tasks` in order, waking as many threads as it needs, under one lock.
+  // False (and the tasks dropped) after Stop() began.
+  bool SubmitAll(std::vector<std::function<void()>> tasks);
 
   // Runs every queued task, then joins the threads. Idempotent. Not from a pool thread.
   void Stop();

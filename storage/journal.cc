@@ -348,12 +348,14 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
     if (Status s = ValidateRunId(e.run_id); !s.ok()) {
       return Refuse(s.WithContext("journal: append"), std::move(p.done));
     }
-    std::string where = "journal: append run " + e.run_id + " seq " + std::to_string(e.event.seq);
+    auto where = [&] {  // only for an error
+      return "journal: append run " + e.run_id + " seq " + std::to_string(e.event.seq);
+    };
     if (Status s = EncodeRecord(e.event, &r.value); !s.ok()) {
-      return Refuse(s.WithContext(where), std::move(p.done));
+      return Refuse(s.WithContext(where()), std::move(p.done));
     }
     if (r.value.size() > options_.max_record_bytes) {
-      return Refuse(InvalidArgumentError(where + ": record of " + std::to_string(r.value.size()) +
+      return Refuse(InvalidArgumentError(where() + ": record of " + std::to_string(r.value.size()) +
                                          " bytes is over the cap of " +
                                          std::to_string(options_.max_record_bytes)),
                     std::move(p.done));
@@ -423,20 +425,23 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
     }
     if (i == touched.size()) touched.emplace_back(live, *live);
     RunInfo& next = touched[i].second;
-    std::string where = "journal: append run " + std::string(run) + " seq " + std::to_string(r.seq);
-    if (next.finished) return FailedPreconditionError(where + ": the run is finished");
+    // Built only for an error: this loop runs for every record journaled.
+    auto where = [&] {
+      return "journal: append run " + std::string(run) + " seq " + std::to_string(r.seq);
+    };
+    if (next.finished) return FailedPreconditionError(where() + ": the run is finished");
     if (r.seq != next.next_seq) {
-      return FailedPreconditionError(where + ": out of order, expected seq " +
+      return FailedPreconditionError(where() + ": out of order, expected seq " +
                                      std::to_string(next.next_seq));
     }
     if (r.seq == 1 && r.type != EventType::kRunStarted) {
-      return FailedPreconditionError(where + ": a run's first record must be RunStarted");
+      return FailedPreconditionError(where() + ": a run's first record must be RunStarted");
     }
     if (r.seq != 1 && r.type == EventType::kRunStarted) {
-      return FailedPreconditionError(where + ": RunStarted must be the run's first record");
+      return FailedPreconditionError(where() + ": RunStarted must be the run's first record");
     }
     if (r.seq > options_.max_records_per_run && r.type != EventType::kRunFinished) {
-      return ResourceExhaustedError(where + ": the run reached its cap of " +
+      return ResourceExhaustedError(where() + ": the run reached its cap of " +
                                     std::to_string(options_.max_records_per_run) + " records");
     }
     next.next_seq = r.seq + 1;

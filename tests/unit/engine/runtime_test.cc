@@ -510,7 +510,8 @@ TEST_F(RuntimeTest, CancelStopsTheMainGraphAndRunsFinally) {
   h.Idle();
   h.env.Advance(seconds(5));
   ASSERT_TRUE(h.engine->Cancel("c", "operator said so").ok());
-  ASSERT_TRUE(h.engine->Cancel("c", "twice").ok());
+  Status twice = h.engine->Cancel("c", "twice");
+  ASSERT_TRUE(twice.ok()) << twice.ToString();
   Result<RunView> v = h.Drive("c");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->state, RunState::kCancelled);
