@@ -34,8 +34,8 @@ Status RunMachine::Apply(const Event& event) {
   Impl::Ref ref{-1, -1};
   Status s = impl_->Validate(event, &ref);
   if (!s.ok()) {
-    return Status(s.code(), "run " + impl_->run_id + " seq " + std::to_string(event.seq) +
-                                ": " + s.message());
+    return Status(s.code(), "run " + impl_->run_id + " seq " + std::to_string(event.seq) + ": " +
+                                s.message());
   }
   impl_->Mutate(event, ref);
   return Status::OK();
@@ -69,8 +69,8 @@ void RunMachine::Impl::Init() {
     for (const std::string& n : s.def->needs) {
       auto it = step_index.find(n);
       if (it == step_index.end() || steps[it->second].is_finally != s.is_finally) {
-        init_error = FailedPreconditionError("workflow: step " + s.def->id +
-                                             " needs unknown step " + n);
+        init_error =
+            FailedPreconditionError("workflow: step " + s.def->id + " needs unknown step " + n);
         continue;
       }
       s.needs.push_back(it->second);
@@ -116,8 +116,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
         return DataLossError("workflow " + e.workflow_name + ", machine has " + wf->name);
       }
       if (e.definition_hash != wf->hash) {
-        return DataLossError("definition hash " + e.definition_hash + " differs from " +
-                             wf->hash);
+        return DataLossError("definition hash " + e.definition_hash + " differs from " + wf->hash);
       }
       if (!e.params.is_map() && !e.params.is_null()) {
         return DataLossError("params are a " + std::string(Value::TypeName(e.params.type())) +
@@ -154,8 +153,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
     }
     if (e.item_index < 0 || e.item_index >= static_cast<int>(s.insts.size()) ||
         s.insts[e.item_index].item_index != e.item_index) {
-      return DataLossError("step " + e.step_id + " has no item " +
-                           std::to_string(e.item_index));
+      return DataLossError("step " + e.step_id + " has no item " + std::to_string(e.item_index));
     }
     slot = e.item_index;
   } else if (e.item_index != -1) {
@@ -249,8 +247,8 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       in.observed.clear();
       s.any_started = true;
       SetState(ref, InstanceState::kRunning, t);
-      SetNextTime(ref, s.def->timeout ? std::optional<TimePoint>(t + *s.def->timeout)
-                                      : std::nullopt);
+      SetNextTime(ref,
+                  s.def->timeout ? std::optional<TimePoint>(t + *s.def->timeout) : std::nullopt);
       return;
     case EventType::kObserved:
       in.observed = e.message;
@@ -265,9 +263,9 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
     case EventType::kAttemptTimedOut: {
       bool timed_out = e.type == EventType::kAttemptTimedOut;
       if (timed_out) {
-        in.last_error = DeadlineExceededError(
-            "attempt " + std::to_string(e.attempt) + " timed out after " +
-            FormatDuration(s.def->timeout.value_or(Duration(0))));
+        in.last_error =
+            DeadlineExceededError("attempt " + std::to_string(e.attempt) + " timed out after " +
+                                  FormatDuration(s.def->timeout.value_or(Duration(0))));
       } else {
         in.last_error = Status(e.code, e.message);
       }

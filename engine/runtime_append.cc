@@ -181,8 +181,7 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
       Event& e = batch[i];
       if (e.type == EventType::kObserved) continue;
       if (e.type == EventType::kAttemptSucceeded) {
-        Status why = InvalidArgumentError("the journal refused the step's outputs: " +
-                                          s.message());
+        Status why = InvalidArgumentError("the journal refused the step's outputs: " + s.message());
         e = FailedEvent(e.step_id, e.item_index, e.attempt, why, false);
       }
       again.push_back(std::move(e));

@@ -34,10 +34,10 @@ using SlotKey = std::pair<std::string, int>;  // (step id, item index)
 // Bookkeeping of one running attempt. Engine thread only.
 struct AttemptSlot {
   int attempt = 0;
-  bool dirty = true;      // should be reconciled: new, woken, recheck due, or recovered
-  bool in_flight = false; // a Reconcile call is running
-  bool resolved = false;  // Done or Fail taken; its record is on the way
-  std::string observed;   // the last observation journaled (or queued) for this attempt
+  bool dirty = true;       // should be reconciled: new, woken, recheck due, or recovered
+  bool in_flight = false;  // a Reconcile call is running
+  bool resolved = false;   // Done or Fail taken; its record is on the way
+  std::string observed;    // the last observation journaled (or queued) for this attempt
   bool waits_on_refs = false;
   uint64_t dispatch_wake_seq = 0;  // RuntimeImpl::wake_seq_ when the Reconcile was dispatched
   TimerId recheck_timer = 0;
@@ -52,18 +52,18 @@ struct RunSlot {
   RunMachine machine;
   // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
   std::shared_ptr<const Value> params;
-  bool started = false;           // its RunStarted is durable and applied
-  bool queued = false;            // in RuntimeImpl::dirty_
-  bool act = true;                // its running attempts need a look (Act) before Pump
+  bool started = false;  // its RunStarted is durable and applied
+  bool queued = false;   // in RuntimeImpl::dirty_
+  bool act = true;       // its running attempts need a look (Act) before Pump
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
-  bool cancel_requested = false;  // a CancelRequested is queued or applied
-  std::vector<Event> inputs;      // records from results and Cancel, seq not yet assigned
-  std::vector<Event> appending;   // the batch in flight, already applied to `machine`
-  size_t appending_inputs = 0;    // how many of its records are outcomes (the rest look ahead)
+  bool cancel_requested = false;                     // a CancelRequested is queued or applied
+  std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
+  std::vector<Event> appending;  // the batch in flight, already applied to `machine`
+  size_t appending_inputs = 0;   // how many of its records are outcomes (the rest look ahead)
   bool append_in_flight = false;
   std::vector<std::function<void()>> after_append;  // waits for the append in flight
-  bool retried_rejected = false;  // a rejected batch was already rewritten once
-  Status stalled;                 // not OK: the journal failed; the run does nothing more
+  bool retried_rejected = false;                    // a rejected batch was already rewritten once
+  Status stalled;  // not OK: the journal failed; the run does nothing more
   std::map<SlotKey, AttemptSlot> attempts;
   std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
   TimerId wake_timer = 0;
@@ -96,8 +96,8 @@ inline Event StepEvent(EventType type, const std::string& step_id, int item_inde
 }
 
 // An AttemptFailed record for `s` (a Fail without a status fails with kUnknown).
-inline Event FailedEvent(const std::string& step_id, int item_index, int attempt,
-                         const Status& s, bool retryable) {
+inline Event FailedEvent(const std::string& step_id, int item_index, int attempt, const Status& s,
+                         bool retryable) {
   Event e = StepEvent(EventType::kAttemptFailed, step_id, item_index, attempt);
   e.code = s.ok() ? StatusCode::kUnknown : s.code();
   e.message = s.ok() ? "the step failed without saying why" : s.message();
@@ -156,10 +156,9 @@ class RuntimeImpl final : public Runtime {
   void RollBack(RunSlot& r);
   void AnswerView(const std::string& run_id, std::promise<Result<RunView>>* done);
   std::vector<Event> TakeInputs(RunSlot& r);
-  void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
-               Value params, std::promise<Status>* done);
-  void OnCancel(const std::string& run_id, const std::string& reason,
-                std::promise<Status>* done);
+  void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow, Value params,
+               std::promise<Status>* done);
+  void OnCancel(const std::string& run_id, const std::string& reason, std::promise<Status>* done);
   void OnAppendDone(const std::string& run_id, Status s);
   void OnAppendDoneImpl(RunSlot& r, Status s);
   void OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s);
@@ -193,7 +192,7 @@ class RuntimeImpl final : public Runtime {
   // is in flight (nothing can have missed a wake then).
   uint64_t wake_seq_ = 0;
   std::unordered_map<std::string, uint64_t> recent_wakes_;
-  std::vector<std::string> dirty_;  // runs with RunSlot::queued set
+  std::vector<std::string> dirty_;                 // runs with RunSlot::queued set
   std::vector<std::function<void()>> dispatched_;  // Reconcile tasks of this PumpDirty pass
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;

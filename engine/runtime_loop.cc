@@ -124,9 +124,9 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
   Result<Value> with = r.machine.ResolveWith(a);
   Step* step = options_.steps->FindStep(a.step->action);
   if (!with.ok() || step == nullptr) {
-    Status why = !with.ok() ? with.status()
-                            : FailedPreconditionError("no step registered for action " +
-                                                      a.step->action);
+    Status why = !with.ok()
+                     ? with.status()
+                     : FailedPreconditionError("no step registered for action " + a.step->action);
     r.inputs.push_back(FailedEvent(a.step->id, a.item_index, a.attempt, why, false));
     slot.resolved = true;
     MarkDirty(r);
@@ -181,8 +181,7 @@ void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, 
   if (reconciles_in_flight_ == 0) recent_wakes_.clear();
 }
 
-void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult result,
-                                      bool skipped) {
+void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult result, bool skipped) {
   if (skipped || stopping_) return;  // redone after the restart
   auto run = runs_.find(task.run_id);
   if (run == runs_.end()) return;
@@ -195,8 +194,7 @@ void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult resu
   slot.in_flight = false;
   MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
-    Event e = StepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index,
-                        task.attempt);
+    Event e = StepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index, task.attempt);
     e.outputs = std::move(done->outputs);
     r.inputs.push_back(std::move(e));
     slot.resolved = true;
@@ -274,9 +272,8 @@ void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
   if (!at.has_value()) return;
   uint64_t token = ++next_token_;
   r.wake_token = token;
-  r.wake_timer = env_->StartTimer(*at, [this, id = r.run_id, token] {
-    Post([this, id, token] { OnRunTimer(id, token); });
-  });
+  r.wake_timer = env_->StartTimer(
+      *at, [this, id = r.run_id, token] { Post([this, id, token] { OnRunTimer(id, token); }); });
 }
 
 void RuntimeImpl::ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot) {
