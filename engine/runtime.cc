@@ -62,47 +62,50 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
 }
 
 Status RuntimeImpl::Recover() {
-  Result<std::vector<Journal::RunRecords>> runs = options_.journal->ReadActiveRuns();
-  if (!runs.ok()) return runs.status().WithContext("engine: recover");
-  std::vector<Journal::RunRecords>& recs = *runs;
-  // Runs are independent: replay them on several threads. The machine and the definition
-  // cache are safe for that (one machine per thread; the cache locks).
-  std::vector<std::unique_ptr<RunSlot>> slots(recs.size());
-  std::vector<Status> errors(recs.size());
-  size_t threads = std::min<size_t>({static_cast<size_t>(options_.workers),
-                                     std::max(1u, std::thread::hardware_concurrency()),
-                                     std::max<size_t>(1, recs.size() / 256)});
-  auto replay = [&](size_t first) {
-    for (size_t i = first; i < recs.size(); i += threads) {
-      Result<std::unique_ptr<RunSlot>> r = RecoverRun(recs[i]);
-      std::vector<Event>().swap(recs[i].events);  // folded: free it on this thread
-      if (r.ok()) {
-        slots[i] = std::move(*r);
-      } else {
-        errors[i] = r.status();
-      }
-    }
+  // Runs are independent: each thread reads one part of the journal and folds it as it goes,
+  // so reading and folding overlap and no thread holds more than its own runs. The machine and
+  // the definition cache are safe for that (one machine per run; the cache locks).
+  const size_t threads = std::min<size_t>(static_cast<size_t>(options_.workers),
+                                          std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::vector<std::unique_ptr<RunSlot>>> found(threads);
+  std::vector<Status> errors(threads);
+  auto recover = [&](size_t part) {
+    bool folding_failed = false;
+    Status s = options_.journal->ForEachActiveRunShard(
+        part, threads, [&](Journal::RunRecords& rec) -> Status {
+          Result<std::unique_ptr<RunSlot>> r = RecoverRun(rec);
+          if (!r.ok()) {
+            folding_failed = true;
+            return r.status();
+          }
+          found[part].push_back(std::move(*r));
+          return Status::OK();
+        });
+    errors[part] = folding_failed || s.ok() ? s : s.WithContext("engine: recover");
   };
   std::vector<std::thread> helpers;
-  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(replay, t);
-  replay(0);
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(recover, t);
+  recover(0);
   for (std::thread& t : helpers) t.join();
+  // Parts are ranges of run ids in order: the first damaged run is the first part's error.
+  for (const Status& s : errors) {
+    if (!s.ok()) return s;
+  }
 
-  for (size_t i = 0; i < recs.size(); ++i) {
-    // The first damaged run in id order is reported, whatever thread found it.
-    if (!errors[i].ok()) return errors[i];
-    std::unique_ptr<RunSlot> slot = std::move(slots[i]);
-    std::lock_guard<std::mutex> l(mu_);
-    if (IsFinished(slot->machine.state())) {
-      // The active index still lists a run whose RunFinished is journaled (a journal whose
-      // index update was lost). Nothing is left to do for it; it is served as finished.
-      finished_order_.push_back(slot->run_id);
-      finished_.insert_or_assign(slot->run_id, slot->machine.View());
-      continue;
+  std::lock_guard<std::mutex> l(mu_);
+  for (std::vector<std::unique_ptr<RunSlot>>& part : found) {
+    for (std::unique_ptr<RunSlot>& slot : part) {
+      if (IsFinished(slot->machine.state())) {
+        // The active index still lists a run whose RunFinished is journaled (a journal whose
+        // index update was lost). Nothing is left to do for it; it is served as finished.
+        finished_order_.push_back(slot->run_id);
+        finished_.insert_or_assign(slot->run_id, slot->machine.View());
+        continue;
+      }
+      active_.insert(slot->run_id);
+      std::string id = slot->run_id;
+      runs_.emplace(std::move(id), std::move(slot));
     }
-    active_.insert(slot->run_id);
-    std::string id = slot->run_id;
-    runs_.emplace(std::move(id), std::move(slot));
   }
   return Status::OK();
 }

@@ -50,6 +50,8 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<Event>> ReadRun(std::string_view run_id, uint64_t until_seq) override;
   Result<std::vector<RunRecords>> ReadActiveRuns() override;
   Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override;
+  Status ForEachActiveRunShard(size_t shard, size_t shards,
+                               const std::function<Status(RunRecords& run)>& fn) override;
   Result<int> CollectGarbage(TimePoint now) override;
   Result<std::vector<Problem>> Verify() override;
   JournalStats stats() const override;
@@ -117,9 +119,10 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<std::string>> ScanIds(std::string_view prefix);
   // The pass behind ReadActiveRuns and ForEachActiveRun: sets *ids to the active run ids
   // (sorted) and calls fn(i, run) for each, run.run_id == (*ids)[i], in record order. `run` is
-  // one object reused for every run.
+  // one object reused for every run. With shards > 1 only part `shard` of the runs in record
+  // order is visited: a contiguous range of keys, so each part reads forward.
   Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn,
-                         std::vector<std::string>* ids);
+                         std::vector<std::string>* ids, size_t shard = 0, size_t shards = 1);
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

@@ -96,7 +96,11 @@ Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_
 }
 
 Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecords&)>& fn,
-                                    std::vector<std::string>* ids) {
+                                    std::vector<std::string>* ids, size_t shard, size_t shards) {
+  if (shards == 0 || shard >= shards) {
+    return InvalidArgumentError("journal: read active runs: shard " + std::to_string(shard) +
+                                " of " + std::to_string(shards));
+  }
   ASSIGN_OR_RETURN(*ids, ScanIds(kActivePrefix));
   const std::vector<std::string>& active = *ids;
   // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
@@ -114,7 +118,10 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
   r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
   RunRecords rr;
-  for (size_t i : order) {
+  const size_t first = order.size() * shard / shards;
+  const size_t end = order.size() * (shard + 1) / shards;
+  for (size_t pos = first; pos < end; ++pos) {
+    const size_t i = order[pos];
     const std::string& prefix = prefixes[i];
     if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
       RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
@@ -152,8 +159,13 @@ Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
 }
 
 Status JournalImpl::ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) {
+  return ForEachActiveRunShard(0, 1, fn);
+}
+
+Status JournalImpl::ForEachActiveRunShard(size_t shard, size_t shards,
+                                          const std::function<Status(RunRecords& run)>& fn) {
   std::vector<std::string> ids;
-  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &ids);
+  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &ids, shard, shards);
 }
 
 Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {

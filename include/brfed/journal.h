@@ -56,7 +56,7 @@ struct Event {
   int32_t item_index = -1;  // -1: the step has no forEach
   int32_t attempt = 0;      // 1-based
   std::string idempotency_key;
-  Value outputs;            // kAttemptSucceeded
+  Value outputs;  // kAttemptSucceeded
 
   StatusCode code = StatusCode::kOk;  // kAttemptFailed
   bool retryable = false;             // kAttemptFailed
@@ -68,9 +68,9 @@ struct Event {
 };
 
 struct JournalStats {
-  uint64_t batches = 0;            // WriteBatches committed
-  uint64_t records = 0;            // records committed
-  uint64_t commit_nanos_total = 0; // sum over batches of write+sync time
+  uint64_t batches = 0;             // WriteBatches committed
+  uint64_t records = 0;             // records committed
+  uint64_t commit_nanos_total = 0;  // sum over batches of write+sync time
   uint64_t commit_nanos_max = 0;
 };
 
@@ -115,9 +115,8 @@ class Journal {
   virtual Result<std::vector<std::string>> ListRuns() = 0;
   // The run's events with seq <= until_seq, in order. kNotFound for an unknown run; kDataLoss
   // naming the run and seq for an undecodable record or a gap.
-  virtual Result<std::vector<Event>> ReadRun(std::string_view run_id,
-                                            uint64_t until_seq =
-                                                std::numeric_limits<uint64_t>::max()) = 0;
+  virtual Result<std::vector<Event>> ReadRun(
+      std::string_view run_id, uint64_t until_seq = std::numeric_limits<uint64_t>::max()) = 0;
   // Every active run with its events, read in one pass (recovery). Damage as for ReadRun.
   virtual Result<std::vector<RunRecords>> ReadActiveRuns() = 0;
   // ReadActiveRuns one run at a time: calls `fn` with each active run and its events, in an
@@ -132,6 +131,17 @@ class Journal {
       if (!s.ok()) return s;
     }
     return Status::OK();
+  }
+
+  // ForEachActiveRun over part `shard` of `shards` (0 <= shard < shards): the parts are
+  // disjoint and together hold every active run, so `shards` threads can each read and fold
+  // one part at once (recovery). `fn` runs on the calling thread. This default reads every
+  // run and keeps its share; a journal that can seek does better.
+  virtual Status ForEachActiveRunShard(size_t shard, size_t shards,
+                                       const std::function<Status(RunRecords& run)>& fn) {
+    size_t i = 0;
+    return ForEachActiveRun(
+        [&](RunRecords& r) { return i++ % shards == shard ? fn(r) : Status::OK(); });
   }
 
   // Deletes the finished runs whose retention period has passed at `now`. Returns how many.

@@ -409,6 +409,22 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
   });
   EXPECT_EQ(s, AbortedError("stop"));
   EXPECT_EQ(calls, 1);
+
+  // Shards are disjoint and together visit every active run with its events, for any count
+  // (more shards than runs included); a shard outside the count is refused.
+  for (size_t shards : {1u, 2u, 3u, 5u}) {
+    std::map<std::string, std::vector<Event>> sharded;
+    for (size_t shard = 0; shard < shards; ++shard) {
+      ASSERT_TRUE(j->ForEachActiveRunShard(shard, shards, [&](Journal::RunRecords& r) {
+                     EXPECT_TRUE(sharded.emplace(r.run_id, r.events).second) << r.run_id;
+                     return Status::OK();
+                   }).ok());
+    }
+    EXPECT_EQ(sharded, visited) << shards << " shards";
+  }
+  auto none = [](Journal::RunRecords&) { return Status::OK(); };
+  EXPECT_EQ(j->ForEachActiveRunShard(2, 2, none).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(j->ForEachActiveRunShard(0, 0, none).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(JournalTest, Definitions) {
