@@ -1,6 +1,8 @@
 #include "manager/projection.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "steps/protocol/conditions.h"
 #include "steps/protocol/member_state.h"
@@ -73,6 +75,28 @@ std::vector<Member> RefreshEntries(json* status, const MemberObjects& members, c
   return parsed;
 }
 
+// The member entries the finalize step journaled (every member, Complete), upserted into
+// `status`, with the sizes they carry; nullopt for a run journaled without them. A data plane's
+// watch cache may lag (a member created just before its watch broke), the journal does not.
+std::optional<std::vector<protocol::BackupMember>> FinalMembers(const RunView& run, json* status) {
+  const InstanceView* finalize = FindInstance(run, "finalize");
+  const Value* entries = finalize != nullptr ? finalize->outputs.Find("backups") : nullptr;
+  if (entries == nullptr || !entries->is_list()) return std::nullopt;
+  json list = json::parse(entries->ToJson(), nullptr, /*allow_exceptions=*/false);
+  if (!list.is_array()) return std::nullopt;
+  std::vector<protocol::BackupMember> members;
+  for (const json& e : list) {
+    if (!e.is_object()) continue;
+    protocol::UpsertMemberEntry(status, e);
+    protocol::BackupMember m;
+    m.k8s_cluster_name = protocol::StringAt(e, {"k8sClusterName"});
+    const json& size = e.contains("backupSize") ? e["backupSize"] : json();
+    m.backup_size = size.is_number_integer() ? size.get<int64_t>() : 0;
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
 bool IsReasonToken(std::string_view s) {
   if (s.empty() || !(s[0] >= 'A' && s[0] <= 'Z')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -116,6 +140,9 @@ json ProjectBackupStatus(const json& vbk, const RunView* run, const MemberObject
   }
   if (run->state == RunState::kSucceeded) {
     std::string commit_ts = OutputString(*run, "finalize", "commitTs");
+    if (std::optional<std::vector<protocol::BackupMember>> final = FinalMembers(*run, &status)) {
+      parsed = std::move(*final);
+    }
     protocol::WriteBackupComplete(&status, parsed, commit_ts, run->finished_at);
   } else if (run->state == RunState::kFailed || run->state == RunState::kCancelled) {
     FailureText f = RunFailure(*run, protocol::kBackupMemberFailedReason);
@@ -133,11 +160,13 @@ json ProjectRestoreStatus(const json& vrt, const RunView* run, const MemberObjec
       [](const json& o, const std::string& c) { return protocol::ParseRestoreMember(o, c); },
       [](const protocol::RestoreMember& m) { return protocol::RestoreEntry(m); });
   std::string warmup = protocol::StringAt(vrt, {"spec", "template", "warmup"});
-  bool wal_only = protocol::StringAt(vrt, {"spec", "template", "warmupStrategy"}) == "check-wal-only";
+  bool wal_only =
+      protocol::StringAt(vrt, {"spec", "template", "warmupStrategy"}) == "check-wal-only";
 
   // The steps[] and conditions follow the order of §9.3/§9.4; each is written once, at the
   // journaled time of the step that observed it.
-  if (auto t = StepStarted(*run, "volume")) protocol::StartRestoreStep(&status, "RestoreVolume", *t);
+  if (auto t = StepStarted(*run, "volume"))
+    protocol::StartRestoreStep(&status, "RestoreVolume", *t);
   if (auto t = StepSucceeded(*run, "volume")) {
     protocol::SetCondition(&status, "VolumeComplete", "", "", *t);
     protocol::FinishRestoreStep(&status, "RestoreVolume", *t);
@@ -170,7 +199,8 @@ json ProjectRestoreStatus(const json& vrt, const RunView* run, const MemberObjec
       protocol::FinishRestoreStep(&status, "RestoreData", *t);
       protocol::StartRestoreStep(&status, "RestartTiKV", *t);
     }
-    if (auto t = StepSucceeded(*run, "finish")) protocol::FinishRestoreStep(&status, "RestartTiKV", *t);
+    if (auto t = StepSucceeded(*run, "finish"))
+      protocol::FinishRestoreStep(&status, "RestartTiKV", *t);
     if (auto t = StepSucceeded(*run, "warmup-async"); t && warmup == "async") {
       protocol::SetCondition(&status, "WarmUpComplete", "", "", *t);
       protocol::FinishRestoreStep(&status, "WarmUp", *t);

@@ -9,6 +9,7 @@
 #include "steps/protocol/conditions.h"
 #include "steps/protocol/member_state.h"
 #include "steps/protocol/members.h"
+#include "steps/protocol/status.h"
 #include "steps/register.h"
 #include "steps/step_util.h"
 
@@ -76,7 +77,8 @@ class InitializeStep final : public Step {
     Result<MemberCluster> c = ClusterAt(s->object, 0);
     if (!c.ok()) return Fail{c.status(), false};
     json desired = protocol::BuildBackupMember(s->object, 0, s->owner, /*initialize=*/true);
-    Result<json> member = EnsureMember(s->dp, c->k8s_cluster_name, kube::kBackups, desired, s->owner);
+    Result<json> member =
+        EnsureMember(s->dp, c->k8s_cluster_name, kube::kBackups, desired, s->owner);
     if (!member.ok()) return FailFrom(member.status());
     return AwaitCondition(*s, c->k8s_cluster_name, *member, &BackupMember::initialized,
                           "VolumeBackupInitialized", MemberOutputs(*c, *member));
@@ -129,7 +131,8 @@ class ResumeGcStep final : public Step {
     if (!c.ok()) return Fail{c.status(), false};
     Result<std::optional<json>> found = MemberAt(*s, 0);
     if (!found.ok()) return FailFrom(found.status());
-    if (!*found) return MemberFailed("initialize member of cluster " + c->k8s_cluster_name + " disappeared");
+    if (!*found)
+      return MemberFailed("initialize member of cluster " + c->k8s_cluster_name + " disappeared");
     Result<json> member = UpdateMember(s->dp, c->k8s_cluster_name, kube::kBackups, **found,
                                        [](json* m) { (*m)["spec"]["resumeGcSchedule"] = true; });
     if (!member.ok()) return FailFrom(member.status());
@@ -149,7 +152,8 @@ class WaitCompleteStep final : public Step {
     if (!c.ok()) return Fail{c.status(), false};
     Result<std::optional<json>> found = MemberAt(*s, index);
     if (!found.ok()) return FailFrom(found.status());
-    if (!*found) return MemberFailed("backup member of cluster " + c->k8s_cluster_name + " disappeared");
+    if (!*found)
+      return MemberFailed("backup member of cluster " + c->k8s_cluster_name + " disappeared");
     return AwaitCondition(*s, c->k8s_cluster_name, **found, &BackupMember::volume_complete,
                           "VolumeBackupComplete", MemberOutputs(*c, **found));
   }
@@ -177,12 +181,13 @@ class TeardownStep final : public Step {
         return FailFrom(found.status());
       }
       if (!*found) continue;  // never created: nothing to tear down
-      Result<json> member = UpdateMember(s->dp, c->k8s_cluster_name, kube::kBackups, **found, [](json* m) {
-        if (protocol::IsConditionTrue(*m, "VolumeBackupInitialized")) {
-          (*m)["spec"]["resumeGcSchedule"] = true;
-        }
-        (*m)["spec"]["federalVolumeBackupPhase"] = "teardown";
-      });
+      Result<json> member =
+          UpdateMember(s->dp, c->k8s_cluster_name, kube::kBackups, **found, [](json* m) {
+            if (protocol::IsConditionTrue(*m, "VolumeBackupInitialized")) {
+              (*m)["spec"]["resumeGcSchedule"] = true;
+            }
+            (*m)["spec"]["federalVolumeBackupPhase"] = "teardown";
+          });
       if (!member.ok()) return FailFrom(member.status());
       bool terminal = protocol::IsConditionTrue(*member, "Complete") ||
                       protocol::IsConditionTrue(*member, "Failed") ||
@@ -238,8 +243,15 @@ class FinalizeStep final : public Step {
     Result<std::string> commit_ts = protocol::MinCommitTs(members);
     if (!commit_ts.ok()) return NotParsable(commit_ts.status());
     int64_t size = 0;
-    for (const BackupMember& m : members) size += m.backup_size;
-    return Done{Value::Map{{"commitTs", *commit_ts}, {"backupSize", size}}};
+    json entries = json::array();
+    for (const BackupMember& m : members) {
+      size += m.backup_size;
+      entries.push_back(protocol::BackupEntry(m));
+    }
+    // The entries are what the status shows of a complete backup: journaled here, they do not
+    // depend on what a data plane's watch cache holds when the status is written.
+    return Done{
+        Value::Map{{"commitTs", *commit_ts}, {"backupSize", size}, {"backups", ToValue(entries)}}};
   }
 };
 
@@ -274,7 +286,8 @@ class CleanupStep final : public Step {
       if (!deleted.ok() && deleted.status().code() == StatusCode::kNotFound) return Done{};
       if (!deleted.ok()) return FailFrom(deleted.status());
     }
-    std::string observed = c->k8s_cluster_name + ": deleting " + protocol::MemberName(FederationName(s->object));
+    std::string observed =
+        c->k8s_cluster_name + ": deleting " + protocol::MemberName(FederationName(s->object));
     if (protocol::IsConditionTrue(obj, "CleanFailed")) {
       auto cond = protocol::FindCondition(obj, "CleanFailed");
       observed += ": CleanFailed" + (cond ? ": " + protocol::StringAt(*cond, {"message"}) : "");

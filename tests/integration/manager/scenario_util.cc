@@ -125,6 +125,7 @@ ObjectHistory::ObjectHistory(kubesim::Store* store, const kubesim::ResourceKey& 
     if (protocol::StringAt(e.object, {"metadata", "name"}) != name_) return;
     std::lock_guard<std::mutex> l(mu_);
     events_.emplace_back(e.type, e.object);
+    cv_.notify_all();
   });
 }
 
@@ -137,7 +138,11 @@ bool ObjectHistory::SawCondition(const std::string& type) const {
 }
 
 bool ObjectHistory::DeletedAfter(const std::string& before, const std::string& finalizer) const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::seconds(10), [&] {
+    return std::any_of(events_.begin(), events_.end(),
+                       [](const auto& e) { return e.first == kubesim::EventType::kDeleted; });
+  });
   bool seen = false;
   for (const auto& [type, obj] : events_) {
     if (type == kubesim::EventType::kDeleted) return seen;

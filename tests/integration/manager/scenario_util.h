@@ -10,6 +10,7 @@
 //   ASSERT_TRUE(OperatorFault(plane("k8s-2"), {{"phase", "execute"}}).ok());
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -78,13 +79,15 @@ class ObjectHistory {
   // Whether some recorded state had condition `type` True.
   bool SawCondition(const std::string& type) const;
   // Whether a recorded state had condition `before` while still carrying `finalizer`, and a
-  // later event deleted the object.
+  // later event deleted the object. Waits (up to 10 s) for the deletion event: the store
+  // delivers it after the write returns, so a client may see the object gone first.
   bool DeletedAfter(const std::string& before, const std::string& finalizer) const;
   std::vector<nlohmann::json> states() const;
 
  private:
   const std::string name_;
   mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
   std::vector<std::pair<kubesim::EventType, nlohmann::json>> events_;  // GUARDED_BY(mu_)
   std::unique_ptr<kubesim::Store::Subscription> subscription_;
 };

@@ -26,14 +26,21 @@ InstanceView Instance(const char* step, InstanceState state, int started, int fi
 }
 
 json Vbk() {
-  return json::parse(R"({"kind": "VolumeBackup", "metadata": {"name": "vb1", "namespace": "ns", "uid": "u1"},
+  return json::parse(
+      R"({"kind": "VolumeBackup", "metadata": {"name": "vb1", "namespace": "ns", "uid": "u1"},
     "spec": {"clusters": [{"k8sClusterName": "k8s-1", "tcName": "db", "tcNamespace": "tc"}]}})");
 }
 
 json Member(const char* phase, const char* ts) {
   return {{"metadata", {{"name", "fed-vb1"}, {"namespace", "tc"}}},
-          {"spec", {{"backupMode", "volume-snapshot"}, {"br", {{"cluster", "db"}, {"clusterNamespace", "tc"}}}}},
-          {"status", {{"phase", phase}, {"commitTs", ts}, {"backupSize", 1500}, {"backupPath", "s3://b/p-k8s-1"}}}};
+          {"spec",
+           {{"backupMode", "volume-snapshot"},
+            {"br", {{"cluster", "db"}, {"clusterNamespace", "tc"}}}}},
+          {"status",
+           {{"phase", phase},
+            {"commitTs", ts},
+            {"backupSize", 1500},
+            {"backupPath", "s3://b/p-k8s-1"}}}};
 }
 
 TEST(ProjectBackupStatus, RunningThenSnapshotsCreatedThenCompleteWithJournaledTimes) {
@@ -69,6 +76,42 @@ TEST(ProjectBackupStatus, RunningThenSnapshotsCreatedThenCompleteWithJournaledTi
   EXPECT_EQ(s3["timeTaken"], "1m2s");
   EXPECT_EQ(s3["backupSizeReadable"], "1.5 kB");
   EXPECT_EQ(s3["timeStarted"], "2024-05-01T00:00:00Z") << "a restart never moves timeStarted";
+}
+
+TEST(ProjectBackupStatus, CompleteListsTheMembersTheFinalizeStepJournaledNotTheCache) {
+  json vbk = Vbk();
+  vbk["spec"]["clusters"].push_back(
+      {{"k8sClusterName", "k8s-2"}, {"tcName", "db"}, {"tcNamespace", "tc"}});
+  RunView run;
+  run.run_id = "u1";
+  run.started_at = At(0);
+  run.state = RunState::kSucceeded;
+  run.finished_at = At(10);
+  Value entries = Value::List{Value::Map{{"backupName", "fed-vb1"},
+                                         {"k8sClusterName", "k8s-1"},
+                                         {"tcName", "db"},
+                                         {"tcNamespace", "tc"},
+                                         {"phase", "Complete"},
+                                         {"commitTs", "123"},
+                                         {"backupSize", 1500}},
+                              Value::Map{{"backupName", "fed-vb1"},
+                                         {"k8sClusterName", "k8s-2"},
+                                         {"tcName", "db"},
+                                         {"tcNamespace", "tc"},
+                                         {"phase", "Complete"},
+                                         {"commitTs", "120"},
+                                         {"backupSize", 2500}}};
+  run.instances = {
+      Instance("finalize", InstanceState::kSucceeded, 8, 10,
+               Value::Map{{"commitTs", "120"}, {"backupSize", 4000}, {"backups", entries}})};
+  // k8s-2's watch cache has not seen its member (its watch broke just after the create).
+  json s = ProjectBackupStatus(vbk, &run, {Member("Complete", "123"), std::nullopt});
+  EXPECT_EQ(s["phase"], "Complete");
+  ASSERT_EQ(s["backups"].size(), 2u) << s.dump(2);
+  EXPECT_EQ(s["backups"][1]["k8sClusterName"], "k8s-2");
+  EXPECT_EQ(s["backups"][1]["commitTs"], "120");
+  EXPECT_EQ(s["backupSize"], 4000);
+  EXPECT_EQ(s["commitTs"], "120");
 }
 
 TEST(ProjectBackupStatus, FailureNamesTheStepsOwnWords) {
@@ -109,12 +152,13 @@ TEST(ProjectRestoreStatus, StepsFollowTheWarmUpMode) {
   run.started_at = At(0);
   run.state = RunState::kSucceeded;
   run.finished_at = At(50);
-  run.instances = {Instance("volume", InstanceState::kSucceeded, 1, 10),
-                   Instance("warmup", InstanceState::kSucceeded, 10, 20),
-                   Instance("tikv", InstanceState::kSucceeded, 20, 30),
-                   Instance("data", InstanceState::kSucceeded, 30, 40, Value::Map{{"commitTs", "77"}}),
-                   Instance("finish", InstanceState::kSucceeded, 40, 50),
-                   Instance("warmup-async", InstanceState::kSucceeded, 50, 50)};
+  run.instances = {
+      Instance("volume", InstanceState::kSucceeded, 1, 10),
+      Instance("warmup", InstanceState::kSucceeded, 10, 20),
+      Instance("tikv", InstanceState::kSucceeded, 20, 30),
+      Instance("data", InstanceState::kSucceeded, 30, 40, Value::Map{{"commitTs", "77"}}),
+      Instance("finish", InstanceState::kSucceeded, 40, 50),
+      Instance("warmup-async", InstanceState::kSucceeded, 50, 50)};
   json s = ProjectRestoreStatus(vrt, &run, {std::nullopt});
   std::vector<std::string> conditions, steps;
   for (const json& c : s["conditions"]) conditions.push_back(c["type"]);
