@@ -41,6 +41,33 @@ Result<std::optional<json>> MemberAt(const Scope& s, size_t index) {
                        protocol::MemberName(FederationName(s.object)), s.owner);
 }
 
+// What a step that works on one member starts from: the scope and spec.clusters[index], the
+// step's item, or the initialize member (0) for the steps that only talk to it.
+struct MemberScope {
+  Scope s;
+  size_t index = 0;
+  MemberCluster cluster;
+};
+
+Result<MemberScope> OpenMember(const StepContext& ctx, bool initialize_member) {
+  MemberScope m;
+  ASSIGN_OR_RETURN(m.s, Open(ctx));
+  m.index = initialize_member || ctx.item_index() < 0 ? 0 : static_cast<size_t>(ctx.item_index());
+  ASSIGN_OR_RETURN(m.cluster, ClusterAt(m.s.object, m.index));
+  return m;
+}
+
+// The member that must exist by now. One that is gone fails the step (§13 item 5: upstream
+// waits forever), so the finally steps tear the rest down.
+Result<json> ExistingMember(const MemberScope& m, const std::string& what) {
+  ASSIGN_OR_RETURN(std::optional<json> found, MemberAt(m.s, m.index));
+  if (!found) {
+    return FailedPreconditionError(what + " of cluster " + m.cluster.k8s_cluster_name +
+                                   " disappeared");
+  }
+  return std::move(*found);
+}
+
 Fail NotParsable(const Status& s) { return Fail{s, false}; }
 
 Fail MemberFailed(const std::string& why) { return Fail{FailedPreconditionError(why), false}; }
@@ -72,16 +99,14 @@ Value MemberOutputs(const MemberCluster& c, const json& obj) {
 class InitializeStep final : public Step {
  public:
   StepResult Reconcile(StepContext& ctx) override {
-    Result<Scope> s = Open(ctx);
-    if (!s.ok()) return FailFrom(s.status());
-    Result<MemberCluster> c = ClusterAt(s->object, 0);
-    if (!c.ok()) return Fail{c.status(), false};
-    json desired = protocol::BuildBackupMember(s->object, 0, s->owner, /*initialize=*/true);
-    Result<json> member =
-        EnsureMember(s->dp, c->k8s_cluster_name, kube::kBackups, desired, s->owner);
+    Result<MemberScope> m = OpenMember(ctx, /*initialize_member=*/true);
+    if (!m.ok()) return FailFrom(m.status());
+    const std::string& cluster = m->cluster.k8s_cluster_name;
+    json desired = protocol::BuildBackupMember(m->s.object, 0, m->s.owner, /*initialize=*/true);
+    Result<json> member = EnsureMember(m->s.dp, cluster, kube::kBackups, desired, m->s.owner);
     if (!member.ok()) return FailFrom(member.status());
-    return AwaitCondition(*s, c->k8s_cluster_name, *member, &BackupMember::initialized,
-                          "VolumeBackupInitialized", MemberOutputs(*c, *member));
+    return AwaitCondition(m->s, cluster, *member, &BackupMember::initialized,
+                          "VolumeBackupInitialized", MemberOutputs(m->cluster, *member));
   }
 };
 
@@ -90,33 +115,27 @@ class InitializeStep final : public Step {
 class ExecuteStep final : public Step {
  public:
   StepResult Reconcile(StepContext& ctx) override {
-    Result<Scope> s = Open(ctx);
-    if (!s.ok()) return FailFrom(s.status());
-    size_t index = ctx.item_index() < 0 ? 0 : static_cast<size_t>(ctx.item_index());
-    Result<MemberCluster> c = ClusterAt(s->object, index);
-    if (!c.ok()) return Fail{c.status(), false};
+    Result<MemberScope> m = OpenMember(ctx, /*initialize_member=*/false);
+    if (!m.ok()) return FailFrom(m.status());
+    const std::string& cluster = m->cluster.k8s_cluster_name;
     Result<json> member = InternalError("backup.execute: member not reconciled");
-    if (index == 0) {
-      Result<std::optional<json>> found = MemberAt(*s, 0);
+    if (m->index == 0) {
+      Result<json> found = ExistingMember(
+          *m, "initialize member " + protocol::MemberName(FederationName(m->s.object)));
       if (!found.ok()) return FailFrom(found.status());
-      if (!*found) {
-        // §13 item 5: upstream waits forever here. The pause holder is gone: fail, so the
-        // finally steps tear the rest down.
-        return MemberFailed("initialize member " + protocol::MemberName(FederationName(s->object)) +
-                            " of cluster " + c->k8s_cluster_name + " disappeared");
-      }
-      member = UpdateMember(s->dp, c->k8s_cluster_name, kube::kBackups, **found, [](json* m) {
-        if (protocol::StringAt(*m, {"spec", "federalVolumeBackupPhase"}) == "initialize") {
-          (*m)["spec"]["federalVolumeBackupPhase"] = "execute";
+      member = UpdateMember(m->s.dp, cluster, kube::kBackups, *found, [](json* obj) {
+        if (protocol::StringAt(*obj, {"spec", "federalVolumeBackupPhase"}) == "initialize") {
+          (*obj)["spec"]["federalVolumeBackupPhase"] = "execute";
         }
       });
     } else {
-      json desired = protocol::BuildBackupMember(s->object, index, s->owner, /*initialize=*/false);
-      member = EnsureMember(s->dp, c->k8s_cluster_name, kube::kBackups, desired, s->owner);
+      json desired =
+          protocol::BuildBackupMember(m->s.object, m->index, m->s.owner, /*initialize=*/false);
+      member = EnsureMember(m->s.dp, cluster, kube::kBackups, desired, m->s.owner);
     }
     if (!member.ok()) return FailFrom(member.status());
-    return AwaitCondition(*s, c->k8s_cluster_name, *member, &BackupMember::snapshots_created,
-                          "VolumeBackupSnapshotsCreated", MemberOutputs(*c, *member));
+    return AwaitCondition(m->s, cluster, *member, &BackupMember::snapshots_created,
+                          "VolumeBackupSnapshotsCreated", MemberOutputs(m->cluster, *member));
   }
 };
 
@@ -125,19 +144,17 @@ class ExecuteStep final : public Step {
 class ResumeGcStep final : public Step {
  public:
   StepResult Reconcile(StepContext& ctx) override {
-    Result<Scope> s = Open(ctx);
-    if (!s.ok()) return FailFrom(s.status());
-    Result<MemberCluster> c = ClusterAt(s->object, 0);
-    if (!c.ok()) return Fail{c.status(), false};
-    Result<std::optional<json>> found = MemberAt(*s, 0);
+    Result<MemberScope> m = OpenMember(ctx, /*initialize_member=*/true);
+    if (!m.ok()) return FailFrom(m.status());
+    Result<json> found = ExistingMember(*m, "initialize member");
     if (!found.ok()) return FailFrom(found.status());
-    if (!*found)
-      return MemberFailed("initialize member of cluster " + c->k8s_cluster_name + " disappeared");
-    Result<json> member = UpdateMember(s->dp, c->k8s_cluster_name, kube::kBackups, **found,
-                                       [](json* m) { (*m)["spec"]["resumeGcSchedule"] = true; });
+    Result<json> member =
+        UpdateMember(m->s.dp, m->cluster.k8s_cluster_name, kube::kBackups, *found,
+                     [](json* obj) { (*obj)["spec"]["resumeGcSchedule"] = true; });
     if (!member.ok()) return FailFrom(member.status());
-    return AwaitCondition(*s, c->k8s_cluster_name, *member, &BackupMember::initialize_complete,
-                          "VolumeBackupInitializeComplete", MemberOutputs(*c, *member));
+    return AwaitCondition(m->s, m->cluster.k8s_cluster_name, *member,
+                          &BackupMember::initialize_complete, "VolumeBackupInitializeComplete",
+                          MemberOutputs(m->cluster, *member));
   }
 };
 
@@ -145,17 +162,12 @@ class ResumeGcStep final : public Step {
 class WaitCompleteStep final : public Step {
  public:
   StepResult Reconcile(StepContext& ctx) override {
-    Result<Scope> s = Open(ctx);
-    if (!s.ok()) return FailFrom(s.status());
-    size_t index = ctx.item_index() < 0 ? 0 : static_cast<size_t>(ctx.item_index());
-    Result<MemberCluster> c = ClusterAt(s->object, index);
-    if (!c.ok()) return Fail{c.status(), false};
-    Result<std::optional<json>> found = MemberAt(*s, index);
+    Result<MemberScope> m = OpenMember(ctx, /*initialize_member=*/false);
+    if (!m.ok()) return FailFrom(m.status());
+    Result<json> found = ExistingMember(*m, "backup member");
     if (!found.ok()) return FailFrom(found.status());
-    if (!*found)
-      return MemberFailed("backup member of cluster " + c->k8s_cluster_name + " disappeared");
-    return AwaitCondition(*s, c->k8s_cluster_name, **found, &BackupMember::volume_complete,
-                          "VolumeBackupComplete", MemberOutputs(*c, **found));
+    return AwaitCondition(m->s, m->cluster.k8s_cluster_name, *found, &BackupMember::volume_complete,
+                          "VolumeBackupComplete", MemberOutputs(m->cluster, *found));
   }
 };
 
@@ -261,12 +273,11 @@ class FinalizeStep final : public Step {
 class CleanupStep final : public Step {
  public:
   StepResult Reconcile(StepContext& ctx) override {
-    Result<Scope> s = Open(ctx);
-    if (!s.ok()) return FailFrom(s.status());
-    size_t index = ctx.item_index() < 0 ? 0 : static_cast<size_t>(ctx.item_index());
-    Result<MemberCluster> c = ClusterAt(s->object, index);
-    if (!c.ok()) return Fail{c.status(), false};
-    Result<std::optional<json>> found = MemberAt(*s, index);
+    Result<MemberScope> m = OpenMember(ctx, /*initialize_member=*/false);
+    if (!m.ok()) return FailFrom(m.status());
+    const Scope* s = &m->s;
+    const MemberCluster* c = &m->cluster;
+    Result<std::optional<json>> found = MemberAt(*s, m->index);
     if (!found.ok()) {
       if (found.status().code() == StatusCode::kFailedPrecondition) {
         return Done{Value::Map{{"skipped", found.status().message()}}};  // not ours to delete
