@@ -34,7 +34,6 @@
 // The figures depend on the machine's load (printed with them); no figure is asserted.
 
 #include <sys/resource.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
@@ -118,20 +117,6 @@ std::string SimConfig() {
           {"objects", json::array({tc})}}}}},
       {"clusters", clusters}};
   return config.dump();
-}
-
-// The kubeconfig without the control plane: the manager's federation kubeconfig.
-std::string DataPlanesOnly(const std::string& kubeconfig) {
-  YAML::Node root = YAML::Load(kubeconfig);
-  YAML::Node kept(YAML::NodeType::Sequence);
-  for (const YAML::Node& c : root["contexts"]) {
-    if (c["name"].as<std::string>() != "control-plane") kept.push_back(c);
-  }
-  root["contexts"] = kept;
-  root["current-context"] = "k8s-1";
-  YAML::Emitter out;
-  out << root;
-  return out.c_str();
 }
 
 void WriteFile(const std::string& path, const std::string& text) {
@@ -404,7 +389,10 @@ int Main(int argc, char** argv) {
   std::string kubeconfig = dir + "/kubeconfig";
   std::string federation = dir + "/federation-kubeconfig";
   WriteFile(kubeconfig, (*sim)->kubeconfig());
-  WriteFile(federation, DataPlanesOnly((*sim)->kubeconfig()));
+  Result<std::string> federation_text =
+      kubesim::KubeconfigWithout((*sim)->kubeconfig(), "control-plane");
+  if (!federation_text.ok()) Die("kubeconfig", federation_text.status());
+  WriteFile(federation, *federation_text);
   Result<kube::Kubeconfig> kc = kube::LoadKubeconfig(kubeconfig);
   if (!kc.ok()) Die("kubeconfig", kc.status());
   Result<kube::RestConfig> rc = kube::ResolveContext(*kc, "control-plane");

@@ -15,7 +15,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <cerrno>
@@ -43,6 +42,7 @@
 #include "kube/stop_signal.h"
 #include "manager/manager.h"
 #include "manager/options.h"
+#include "tools/kube-sim/simulator.h"
 
 namespace brfed::bench {
 namespace {
@@ -89,19 +89,6 @@ std::string SimConfig(int planes) {
         {"data-plane", {{"crds", {Source("tools/kube-sim/crds")}}}}}},
       {"clusters", clusters}};
   return config.dump();
-}
-
-std::string DataPlanesOnly(const std::string& kubeconfig) {
-  YAML::Node root = YAML::Load(kubeconfig);
-  YAML::Node kept(YAML::NodeType::Sequence);
-  for (const YAML::Node& c : root["contexts"]) {
-    if (c["name"].as<std::string>() != "control-plane") kept.push_back(c);
-  }
-  root["contexts"] = kept;
-  root["current-context"] = kept[0]["name"].as<std::string>();
-  YAML::Emitter out;
-  out << root;
-  return out.c_str();
 }
 
 void WriteFile(const std::string& path, const std::string& text) {
@@ -326,7 +313,10 @@ int Main(int argc, char** argv) {
   std::ifstream kin(kubeconfig);
   std::string kubeconfig_text((std::istreambuf_iterator<char>(kin)),
                               std::istreambuf_iterator<char>());
-  WriteFile(federation, DataPlanesOnly(kubeconfig_text));
+  Result<std::string> federation_text =
+      kubesim::KubeconfigWithout(kubeconfig_text, "control-plane");
+  if (!federation_text.ok()) Die("kubeconfig", federation_text.status());
+  WriteFile(federation, *federation_text);
   Result<kube::Kubeconfig> kc = kube::LoadKubeconfig(kubeconfig);
   if (!kc.ok()) Die("kubeconfig", kc.status());
   Result<kube::RestConfig> rc = kube::ResolveContext(*kc, "control-plane");

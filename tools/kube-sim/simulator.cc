@@ -1,6 +1,7 @@
 #include "tools/kube-sim/simulator.h"
 
 #include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -63,8 +64,8 @@ json MergeClusterConfig(const json& role, const json& cluster) {
   json out = role.is_object() ? role : json::object();
   for (auto it = cluster.begin(); it != cluster.end(); ++it) {
     const std::string& k = it.key();
-    if ((k == "crds" || k == "namespaces" || k == "objects") && it->is_array() &&
-        out.contains(k) && out[k].is_array()) {
+    if ((k == "crds" || k == "namespaces" || k == "objects") && it->is_array() && out.contains(k) &&
+        out[k].is_array()) {
       for (const auto& e : *it) out[k].push_back(e);
     } else {
       out[k] = *it;
@@ -131,8 +132,8 @@ class SimulatorImpl final : public Simulator {
   std::vector<ClusterEndpoint> endpoints() const override {
     std::vector<ClusterEndpoint> out;
     for (const auto& c : clusters_) {
-      out.push_back({c->name, c->role, c->server ? c->server->url() : "", c->port,
-                     c->context_namespace});
+      out.push_back(
+          {c->name, c->role, c->server ? c->server->url() : "", c->port, c->context_namespace});
     }
     return out;
   }
@@ -197,14 +198,16 @@ class SimulatorImpl final : public Simulator {
 
   Status SetFaults(const std::string& cluster, const FaultSpec& faults) override {
     Cluster* c = Find(cluster);
-    if (c == nullptr || !c->server) return NotFoundError("kube-sim: no cluster \"" + cluster + "\"");
+    if (c == nullptr || !c->server)
+      return NotFoundError("kube-sim: no cluster \"" + cluster + "\"");
     c->server->SetFaults(faults);
     return Status::OK();
   }
   Status ClearFaults(const std::string& cluster) override { return SetFaults(cluster, {}); }
   Status DropWatches(const std::string& cluster) override {
     Cluster* c = Find(cluster);
-    if (c == nullptr || !c->server) return NotFoundError("kube-sim: no cluster \"" + cluster + "\"");
+    if (c == nullptr || !c->server)
+      return NotFoundError("kube-sim: no cluster \"" + cluster + "\"");
     c->server->DropWatches();
     return Status::OK();
   }
@@ -262,8 +265,8 @@ Status SimulatorImpl::ParseUsers(const json& cfg) {
       return InvalidArgumentError(where + ".name: duplicate user \"" + su.name + "\"");
     }
     for (auto it = u.begin(); it != u.end(); ++it) {
-      static const std::set<std::string> kKeys = {"name", "token", "clientCertificate", "group",
-                                                  "admin", "rules"};
+      static const std::set<std::string> kKeys = {"name",  "token", "clientCertificate",
+                                                  "group", "admin", "rules"};
       if (!kKeys.count(it.key())) {
         return InvalidArgumentError(where + ": unknown key \"" + it.key() + "\"");
       }
@@ -281,8 +284,8 @@ Status SimulatorImpl::ParseUsers(const json& cfg) {
       std::string rwhere = where + ".rules[" + std::to_string(r) + "]";
       if (!rj.is_object()) return InvalidArgumentError(rwhere + ": expected a mapping");
       for (auto it = rj.begin(); it != rj.end(); ++it) {
-        static const std::set<std::string> kKeys = {"verbs", "apiGroups", "resources",
-                                                    "namespaces", "clusters"};
+        static const std::set<std::string> kKeys = {"verbs", "apiGroups", "resources", "namespaces",
+                                                    "clusters"};
         if (!kKeys.count(it.key())) {
           return InvalidArgumentError(rwhere + ": unknown key \"" + it.key() + "\"");
         }
@@ -340,8 +343,8 @@ Status SimulatorImpl::LoadCrds(Cluster& c, const fs::path& base) {
           d["metadata"].erase("resourceVersion");
           d["metadata"].erase("creationTimestamp");
         }
-        auto created = c.store->Create({"apiextensions.k8s.io", "v1", "customresourcedefinitions"},
-                                       "", d);
+        auto created =
+            c.store->Create({"apiextensions.k8s.io", "v1", "customresourcedefinitions"}, "", d);
         if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
           return created.status().WithContext(f.string());
         }
@@ -412,10 +415,9 @@ Status SimulatorImpl::CreateObject(Cluster& c, json obj, const std::string& wher
 
 Status SimulatorImpl::SeedObjects(Cluster& c, const fs::path& base) {
   for (const std::string& ns : StringList(c.config.value("namespaces", json()))) {
-    auto created = c.store->Create({"", "v1", "namespaces"}, "",
-                                   {{"apiVersion", "v1"},
-                                    {"kind", "Namespace"},
-                                    {"metadata", {{"name", ns}}}});
+    auto created = c.store->Create(
+        {"", "v1", "namespaces"}, "",
+        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
     if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
       return created.status().WithContext("config: cluster " + c.name + ": namespaces");
     }
@@ -454,9 +456,9 @@ Status SimulatorImpl::Init(SimulatorOptions options) {
   }
   config_ = docs[0];
   static const std::set<std::string> kTopKeys = {
-      "tls",         "users",      "kubeconfigUser",          "roles",
-      "clusters",    "historyLimit", "bookmarkIntervalSeconds", "strictNamespaces",
-      "operator",    "threads"};
+      "tls",      "users",        "kubeconfigUser",          "roles",
+      "clusters", "historyLimit", "bookmarkIntervalSeconds", "strictNamespaces",
+      "operator", "threads"};
   for (auto it = config_.begin(); it != config_.end(); ++it) {
     if (!kTopKeys.count(it.key())) {
       return InvalidArgumentError(where + ": unknown key \"" + it.key() + "\"");
@@ -484,8 +486,8 @@ Status SimulatorImpl::Init(SimulatorOptions options) {
     if (!c->role.empty() && roles.contains(c->role)) role_cfg = roles[c->role];
     c->config = MergeClusterConfig(role_cfg, clusters[i]);
     static const std::set<std::string> kClusterKeys = {
-        "name", "role", "port", "tls", "namespace", "namespaces", "crds", "objects",
-        "serverCertSAN", "operator", "strictNamespaces", "historyLimit"};
+        "name", "role",    "port",          "tls",      "namespace",        "namespaces",
+        "crds", "objects", "serverCertSAN", "operator", "strictNamespaces", "historyLimit"};
     for (auto it = c->config.begin(); it != c->config.end(); ++it) {
       if (!kClusterKeys.count(it.key())) {
         return InvalidArgumentError(cwhere + " (" + c->name + "): unknown key \"" + it.key() +
@@ -514,7 +516,8 @@ Status SimulatorImpl::Init(SimulatorOptions options) {
       std::error_code ec;
       fs::create_directories(options.state_dir, ec);
       fs::permissions(options.state_dir, fs::perms::owner_all, ec);
-      fs::path crt = fs::path(options.state_dir) / "ca.crt", key = fs::path(options.state_dir) / "ca.key";
+      fs::path crt = fs::path(options.state_dir) / "ca.crt",
+               key = fs::path(options.state_dir) / "ca.key";
       if (fs::exists(crt) && fs::exists(key)) {
         ASSIGN_OR_RETURN(ca_.cert_pem, ReadFile(crt));
         ASSIGN_OR_RETURN(ca_.key_pem, ReadFile(key));
@@ -606,6 +609,26 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(SimulatorOptions options) {
     return st;
   }
   return std::unique_ptr<Simulator>(std::move(sim));
+}
+
+Result<std::string> KubeconfigWithout(const std::string& kubeconfig, const std::string& drop) {
+  try {
+    YAML::Node root = YAML::Load(kubeconfig);
+    YAML::Node kept(YAML::NodeType::Sequence);
+    for (const YAML::Node& c : root["contexts"]) {
+      if (c["name"].as<std::string>() != drop) kept.push_back(c);
+    }
+    if (kept.size() == 0) {
+      return InvalidArgumentError("kubeconfig: no context left without " + drop);
+    }
+    root["contexts"] = kept;
+    root["current-context"] = kept[0]["name"].as<std::string>();
+    YAML::Emitter out;
+    out << root;
+    return std::string(out.c_str());
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError("kubeconfig: " + std::string(e.what()));
+  }
 }
 
 }  // namespace brfed::kubesim

@@ -24,10 +24,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "brfed/status.h"
 #include "tools/kube-sim/store.h"
@@ -59,8 +58,8 @@ struct FaultSpec {
 
 // A request to an admin route added by a hook.
 struct AdminRequest {
-  std::string method;                          // "GET", "POST", ...
-  std::string path;                            // the part after /admin/, e.g. "ebs/snapshots"
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // the part after /admin/, e.g. "ebs/snapshots"
   std::multimap<std::string, std::string> query;
   std::string body;
 };
@@ -121,9 +120,9 @@ struct SimulatorOptions {
 struct ClusterEndpoint {
   std::string name;
   std::string role;
-  std::string url;        // "https://127.0.0.1:34567"
+  std::string url;  // "https://127.0.0.1:34567"
   int port = 0;
-  std::string namespace_; // the kubeconfig context namespace
+  std::string namespace_;  // the kubeconfig context namespace
 };
 
 class Simulator {
@@ -158,5 +157,11 @@ class Simulator {
  protected:
   Simulator() = default;
 };
+
+// `kubeconfig` (as Simulator::kubeconfig() writes it) without the context `drop`; the current
+// context becomes the first one left. The manager's federation kubeconfig is the simulator's
+// without the control plane. kInvalidArgument when it is not such a kubeconfig or nothing is
+// left.
+Result<std::string> KubeconfigWithout(const std::string& kubeconfig, const std::string& drop);
 
 }  // namespace brfed::kubesim

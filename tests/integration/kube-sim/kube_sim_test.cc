@@ -1,13 +1,12 @@
 // kube-sim over real HTTP: an in-process Simulator on port 0, driven with httplib.
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tools/kube-sim/simulator.h"
 #include "tools/kube-sim/store.h"
@@ -79,9 +78,9 @@ class KubeSimTest : public ::testing::Test {
                             const std::string& content_type = "application/json",
                             httplib::Headers headers = {}) {
     std::string b = body.is_null() ? "" : body.dump();
-    httplib::Result r = method == "GET"    ? cli_->Get(path, headers)
-                        : method == "POST" ? cli_->Post(path, headers, b, content_type)
-                        : method == "PUT"  ? cli_->Put(path, headers, b, content_type)
+    httplib::Result r = method == "GET"     ? cli_->Get(path, headers)
+                        : method == "POST"  ? cli_->Post(path, headers, b, content_type)
+                        : method == "PUT"   ? cli_->Put(path, headers, b, content_type)
                         : method == "PATCH" ? cli_->Patch(path, headers, b, content_type)
                                             : cli_->Delete(path, headers, b, content_type);
     if (!r) return {0, json()};
@@ -226,8 +225,8 @@ TEST_F(KubeSimTest, PagingFollowsContinueTokens) {
   std::string cont;
   int pages = 0;
   do {
-    auto [code, list] = Call("GET", std::string(kWidgets) + "?limit=2" +
-                                        (cont.empty() ? "" : "&continue=" + cont));
+    auto [code, list] =
+        Call("GET", std::string(kWidgets) + "?limit=2" + (cont.empty() ? "" : "&continue=" + cont));
     ASSERT_EQ(code, 200);
     ++pages;
     for (const auto& i : list["items"]) names.push_back(i["metadata"]["name"]);
@@ -298,9 +297,10 @@ TEST_F(KubeSimTest, WatchEndsWhenTheSimulatorDropsWatches) {
 
 TEST_F(KubeSimTest, TableUsesPrinterColumns) {
   json w = Widget("w1");
-  w["status"] = {{"phase", "Running"},
-                 {"conditions", {{{"type", "Other"}, {"status", "False"}},
-                                 {{"type", "Ready"}, {"status", "True"}}}}};
+  w["status"] = {
+      {"phase", "Running"},
+      {"conditions",
+       {{{"type", "Other"}, {"status", "False"}}, {{"type", "Ready"}, {"status", "True"}}}}};
   MustCreate(w);
   auto [code, table] = Call("GET", kWidgets, nullptr, "application/json",
                             {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
@@ -327,10 +327,10 @@ TEST_F(KubeSimTest, HumanDurationMatchesKubectl) {
   struct Case {
     std::chrono::system_clock::duration d;
     const char* want;
-  } cases[] = {{seconds(5), "5s"},          {seconds(119), "119s"},  {seconds(303), "5m3s"},
-               {minutes(5), "5m"},           {minutes(90), "90m"},    {minutes(200), "3h20m"},
-               {hours(20), "20h"},           {hours(50), "2d2h"},     {hours(24 * 30), "30d"},
-               {hours(24 * 365 * 3), "3y"},  {seconds(-1), "0s"},     {seconds(-5), "<invalid>"}};
+  } cases[] = {{seconds(5), "5s"},          {seconds(119), "119s"}, {seconds(303), "5m3s"},
+               {minutes(5), "5m"},          {minutes(90), "90m"},   {minutes(200), "3h20m"},
+               {hours(20), "20h"},          {hours(50), "2d2h"},    {hours(24 * 30), "30d"},
+               {hours(24 * 365 * 3), "3y"}, {seconds(-1), "0s"},    {seconds(-5), "<invalid>"}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.want);
     EXPECT_EQ(HumanDuration(c.d), c.want);
@@ -346,11 +346,12 @@ TEST_F(KubeSimTest, CrdCreatedThroughTheApiBecomesServable) {
                 {"scope", "Namespaced"},
                 {"names", {{"kind", "Gadget"}, {"plural", "gadgets"}}},
                 {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}}}}}}};
-  auto [code, created] = Call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+  auto [code, created] =
+      Call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
   ASSERT_EQ(code, 201) << created.dump();
   EXPECT_EQ(created["status"]["conditions"][1]["type"], "Established");
-  auto [c2, g] = Call("POST", "/apis/test.io/v1/namespaces/ns1/gadgets",
-                      {{"metadata", {{"name", "g1"}}}});
+  auto [c2, g] =
+      Call("POST", "/apis/test.io/v1/namespaces/ns1/gadgets", {{"metadata", {{"name", "g1"}}}});
   EXPECT_EQ(c2, 201) << g.dump();
   EXPECT_EQ(g["kind"], "Gadget");
   auto [c3, disc] = Call("GET", "/apis/test.io/v1");
@@ -482,6 +483,38 @@ clusters:
   ASSERT_TRUE(kc.ok());
   EXPECT_NE(kc->find("client-certificate-data"), std::string::npos);
   (*sim)->Stop();
+}
+
+}  // namespace
+}  // namespace brfed::kubesim
+
+namespace brfed::kubesim {
+namespace {
+
+TEST(KubeconfigWithoutTest, DropsTheContextAndMovesTheCurrentOne) {
+  const std::string kubeconfig = R"(apiVersion: v1
+kind: Config
+current-context: control-plane
+clusters:
+  - {name: control-plane, cluster: {server: "https://127.0.0.1:1"}}
+  - {name: k8s-1, cluster: {server: "https://127.0.0.1:2"}}
+contexts:
+  - {name: control-plane, context: {cluster: control-plane, user: admin}}
+  - {name: k8s-1, context: {cluster: k8s-1, user: admin, namespace: tidb-cluster}}
+users:
+  - {name: admin, user: {token: t}}
+)";
+  Result<std::string> out = KubeconfigWithout(kubeconfig, "control-plane");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  // The control plane's context (the only one naming its cluster) is gone; its cluster stays.
+  EXPECT_EQ(out->find("cluster: control-plane"), std::string::npos) << *out;
+  EXPECT_NE(kubeconfig.find("cluster: control-plane"), std::string::npos);
+  EXPECT_NE(out->find("current-context: k8s-1"), std::string::npos) << *out;
+  EXPECT_NE(out->find("namespace: tidb-cluster"), std::string::npos) << *out;
+
+  Result<std::string> none = KubeconfigWithout(*out, "k8s-1");
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(KubeconfigWithout("contexts: [", "x").status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

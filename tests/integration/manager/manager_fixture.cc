@@ -1,7 +1,6 @@
 #include "tests/integration/manager/manager_fixture.h"
 
 #include <stdlib.h>
-#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,20 +23,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// The kubeconfig with only the data-plane contexts: the manager's federation kubeconfig.
-std::string DataPlanesOnly(const std::string& kubeconfig) {
-  YAML::Node root = YAML::Load(kubeconfig);
-  YAML::Node kept(YAML::NodeType::Sequence);
-  for (const YAML::Node& c : root["contexts"]) {
-    if (c["name"].as<std::string>() != "control-plane") kept.push_back(c);
-  }
-  root["contexts"] = kept;
-  root["current-context"] = "k8s-1";
-  YAML::Emitter out;
-  out << root;
-  return out.c_str();
-}
-
 }  // namespace
 
 std::string Phase(const json& obj) { return protocol::StringAt(obj, {"status", "phase"}); }
@@ -49,7 +34,8 @@ void ManagerTest::SetUp() {
   journal_dir_ = dir_ + "/journal";
   cloud_ = std::make_shared<kubesim::op::SimCloud>();
   kubesim::SimulatorOptions options;
-  options.config_path = std::string(BRFED_SOURCE_DIR) + "/tests/integration/manager/testdata/federation.yaml";
+  options.config_path =
+      std::string(BRFED_SOURCE_DIR) + "/tests/integration/manager/testdata/federation.yaml";
   options.use_global_hooks = false;
   options.cluster_hooks.push_back(kubesim::op::MakeOperatorHook(cloud_));
   Result<std::unique_ptr<kubesim::Simulator>> sim = kubesim::Simulator::Start(std::move(options));
@@ -58,7 +44,9 @@ void ManagerTest::SetUp() {
   kubeconfig_path_ = dir_ + "/kubeconfig";
   federation_path_ = dir_ + "/federation-kubeconfig";
   WriteFile(kubeconfig_path_, sim_->kubeconfig());
-  WriteFile(federation_path_, DataPlanesOnly(sim_->kubeconfig()));
+  Result<std::string> federation = kubesim::KubeconfigWithout(sim_->kubeconfig(), "control-plane");
+  ASSERT_TRUE(federation.ok()) << federation.status().ToString();
+  WriteFile(federation_path_, *federation);
   Result<kube::Kubeconfig> kc = kube::LoadKubeconfig(kubeconfig_path_);
   ASSERT_TRUE(kc.ok()) << kc.status().ToString();
   for (const char* name : {"control-plane", "k8s-1", "k8s-2", "k8s-3"}) {
@@ -126,16 +114,17 @@ json ManagerTest::Backup(const std::string& name, const std::string& clean_polic
   for (const std::string& c : clusters) {
     list.push_back({{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb-cluster"}});
   }
-  return {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-          {"kind", "VolumeBackup"},
-          {"metadata", {{"name", name}, {"namespace", "default"}}},
-          {"spec",
-           {{"clusters", list},
-            {"template",
-             {{"br", {{"sendCredToTikv", true}}},
-              {"s3", {{"provider", "aws"}, {"region", "us-west-2"}, {"bucket", "b"}, {"prefix", name}}},
-              {"toolImage", "pingcap/br:v7.5.0"},
-              {"cleanPolicy", clean_policy}}}}}};
+  return {
+      {"apiVersion", "federation.pingcap.com/v1alpha1"},
+      {"kind", "VolumeBackup"},
+      {"metadata", {{"name", name}, {"namespace", "default"}}},
+      {"spec",
+       {{"clusters", list},
+        {"template",
+         {{"br", {{"sendCredToTikv", true}}},
+          {"s3", {{"provider", "aws"}, {"region", "us-west-2"}, {"bucket", "b"}, {"prefix", name}}},
+          {"toolImage", "pingcap/br:v7.5.0"},
+          {"cleanPolicy", clean_policy}}}}}};
 }
 
 json ManagerTest::Restore(const std::string& name, const std::string& backup_prefix) const {
@@ -152,10 +141,11 @@ json ManagerTest::Restore(const std::string& name, const std::string& backup_pre
                         {"bucket", "b"},
                         {"prefix", backup_prefix + "-" + c}}}}}});
   }
-  return {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-          {"kind", "VolumeRestore"},
-          {"metadata", {{"name", name}, {"namespace", "default"}}},
-          {"spec", {{"clusters", list}, {"template", {{"br", json::object()}, {"toolImage", "br"}}}}}};
+  return {
+      {"apiVersion", "federation.pingcap.com/v1alpha1"},
+      {"kind", "VolumeRestore"},
+      {"metadata", {{"name", name}, {"namespace", "default"}}},
+      {"spec", {{"clusters", list}, {"template", {{"br", json::object()}, {"toolImage", "br"}}}}}};
 }
 
 json ManagerTest::Create(const kube::Resource& r, const json& obj) {
@@ -165,7 +155,8 @@ json ManagerTest::Create(const kube::Resource& r, const json& obj) {
 }
 
 json ManagerTest::WaitFor(const kube::Resource& r, const std::string& name,
-                          const std::function<bool(const json&)>& pred, std::chrono::seconds timeout) {
+                          const std::function<bool(const json&)>& pred,
+                          std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   json last;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -182,7 +173,8 @@ json ManagerTest::WaitFor(const kube::Resource& r, const std::string& name,
 
 json ManagerTest::WaitPhase(const kube::Resource& r, const std::string& name,
                             const std::string& phase, std::chrono::seconds timeout) {
-  return WaitFor(r, name, [&](const json& o) { return Phase(o) == phase; }, timeout);
+  return WaitFor(
+      r, name, [&](const json& o) { return Phase(o) == phase; }, timeout);
 }
 
 bool ManagerTest::WaitGone(const kube::Resource& r, const std::string& name,
