@@ -22,8 +22,10 @@ double Seconds(Clock::time_point t0) {
 }
 
 Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
-                                            size_t write_buffer_bytes) {
+                                            size_t write_buffer_bytes,
+                                            leveldb::Env* env = nullptr) {
   leveldb::Options o;
+  if (env != nullptr) o.env = env;
   o.create_if_missing = create;
   o.error_if_exists = create;
   o.write_buffer_size = write_buffer_bytes;
@@ -41,7 +43,7 @@ Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
   }
   RETURN_IF_ERROR(PrepareJournalDir(options.dir, /*create=*/true));
   ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db,
-                   OpenDb(options.dir, true, options.write_buffer_bytes));
+                   OpenDb(options.dir, true, options.write_buffer_bytes, options.env));
   std::vector<std::string> runs(options.runs);
   for (size_t i = 0; i < runs.size(); ++i) {
     // 36 characters, like the Kubernetes uids that name real runs.

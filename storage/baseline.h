@@ -12,6 +12,10 @@
 
 #include "brfed/status.h"
 
+namespace leveldb {
+class Env;
+}  // namespace leveldb
+
 namespace brfed::storage {
 
 struct RawAppendOptions {
@@ -22,6 +26,7 @@ struct RawAppendOptions {
   size_t runs = 10000;         // records are spread round-robin over this many run ids
   bool sync = true;
   size_t write_buffer_bytes = 8 << 20;  // as JournalOptions
+  leveldb::Env* env = nullptr;          // nullptr: leveldb::Env::Default()
 };
 
 struct RawResult {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <unordered_set>
 
 #include "storage/journal_dir.h"
@@ -500,6 +501,21 @@ void JournalImpl::BuildBatch(const std::vector<Pending>& batch, uint64_t* record
   *records = n;
 }
 
+void JournalImpl::TakeBatch(std::vector<Pending>* batch) {
+  size_t taken = 0, records = 0;
+  while (taken < queue_.size() && (taken == 0 || records < options_.max_batch_records)) {
+    records += queue_[taken].records.size();
+    ++taken;
+  }
+  if (taken == queue_.size()) {
+    batch->swap(queue_);
+    return;
+  }
+  batch->assign(std::make_move_iterator(queue_.begin()),
+                std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(taken)));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+}
+
 void JournalImpl::CommitLoop() {
   std::vector<Pending> batch;
   leveldb::WriteOptions w;
@@ -510,7 +526,7 @@ void JournalImpl::CommitLoop() {
       std::unique_lock<std::mutex> l(mu_);
       work_cv_.wait(l, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and every queued append has been answered
-      batch.swap(queue_);
+      TakeBatch(&batch);
       s = sticky_;
     }
     uint64_t n = 0;
@@ -577,6 +593,12 @@ LatencySummary JournalImpl::AppendLatency() const {
 LatencySummary JournalImpl::BatchLatency() const {
   std::lock_guard<std::mutex> l(stats_mu_);
   return Summarize(batch_latency_);
+}
+
+void JournalImpl::ResetLatencies() {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  append_latency_.Clear();
+  batch_latency_.Clear();
 }
 
 // ---- Retention -------------------------------------------------------------------------------

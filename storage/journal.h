@@ -62,6 +62,11 @@ struct JournalOptions {
   Duration retention = std::chrono::hours(24 * 7);
   // fsync every batch. Only benchmarks comparing against unsynced writes turn it off.
   bool sync = true;
+  // A group commit takes queued appends until it holds at least this many records (an append
+  // is never split), leaving the rest to the next one: under a burst the first callers hear
+  // back after one bounded write instead of one covering everybody, and the engine works on
+  // their next records while the committer writes.
+  size_t max_batch_records = 2048;
   // false: kNotFound when `dir` holds no journal (brfedctl's read-only commands).
   bool create_if_missing = true;
   // LevelDB tuning: memtable size and block cache size.
@@ -90,6 +95,8 @@ class LevelDbJournal : public Journal {
   virtual LatencySummary AppendLatency() const = 0;
   // Time of each batch's write + sync, one sample per batch.
   virtual LatencySummary BatchLatency() const = 0;
+  // Starts both latency records afresh (a benchmark's measured phase).
+  virtual void ResetLatencies() = 0;
 };
 
 // Opens (creating when allowed) the journal in options.dir. Errors: kInvalidArgument (empty

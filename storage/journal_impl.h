@@ -60,6 +60,7 @@ class JournalImpl final : public LevelDbJournal {
   Status SetLeaderEpoch(uint64_t epoch) override;
   LatencySummary AppendLatency() const override;
   LatencySummary BatchLatency() const override;
+  void ResetLatencies() override;
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
@@ -104,6 +105,8 @@ class JournalImpl final : public LevelDbJournal {
   Result<RunInfo> LookupRun(std::string_view run_id);
 
   void CommitLoop();
+  // Moves the next group commit's appends from queue_ to *batch (empty). REQUIRES: mu_ held.
+  void TakeBatch(std::vector<Pending>* batch);
   void BuildBatch(const std::vector<Pending>& batch, uint64_t* records);
 
   // A synced write outside the committer (definitions, epoch, garbage collection). A failure

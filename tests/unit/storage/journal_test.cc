@@ -292,22 +292,37 @@ TEST_F(JournalTest, AppendFromACallbackIsRefusedAndAppendAsyncWorks) {
   EXPECT_TRUE(async_result.get_future().get().ok());
 }
 
+// Holds the committer inside the callback of a first append (run "gate") until Release(), so
+// that what is appended meanwhile queues up for the next group commits.
+class CommitterGate {
+ public:
+  explicit CommitterGate(Journal* j) {
+    j->AppendAsync({{"gate", Started()}}, [this](Status) {
+      std::unique_lock<std::mutex> l(mu_);
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [&] { return release_; });
+    });
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return entered_; });
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, release_ = false;
+};
+
 TEST_F(JournalTest, QueuedAppendsShareOneBatch) {
   auto j = Open();
-  // Hold the committer inside the first callback while 100 more appends queue up.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool entered = false, release = false;
-  j->AppendAsync({{"gate", Started()}}, [&](Status) {
-    std::unique_lock<std::mutex> l(mu);
-    entered = true;
-    cv.notify_all();
-    cv.wait(l, [&] { return release; });
-  });
-  {
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return entered; });
-  }
+  CommitterGate gate(j.get());
   std::atomic<int> ok{0};
   std::promise<void> all;
   for (int i = 0; i < 100; ++i) {
@@ -315,11 +330,7 @@ TEST_F(JournalTest, QueuedAppendsShareOneBatch) {
       if (s.ok() && ++ok == 100) all.set_value();
     });
   }
-  {
-    std::lock_guard<std::mutex> l(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Release();
   all.get_future().get();
   JournalStats st = j->stats();
   EXPECT_EQ(st.records, 101u);
@@ -327,6 +338,33 @@ TEST_F(JournalTest, QueuedAppendsShareOneBatch) {
   EXPECT_EQ(j->AppendLatency().count, 101u);
   EXPECT_EQ(j->BatchLatency().count, 2u);
   EXPECT_GE(j->AppendLatency().p99_nanos, j->AppendLatency().p50_nanos);
+}
+
+TEST_F(JournalTest, AGroupCommitStopsAtMaxBatchRecordsAndNeverSplitsAnAppend) {
+  JournalOptions o = Options();
+  o.max_batch_records = 30;
+  auto j = Open(o);
+  CommitterGate gate(j.get());
+  std::vector<std::future<Status>> done;
+  auto append = [&](std::vector<Journal::Entry> entries) {
+    auto p = std::make_shared<std::promise<Status>>();
+    done.push_back(p->get_future());
+    j->AppendAsync(std::move(entries), [p](Status s) { p->set_value(s); });
+  };
+  for (int i = 0; i < 100; ++i) append({{"run-" + std::to_string(i), Started()}});
+  std::vector<Journal::Entry> big = {{"big", Started()}};
+  for (uint64_t seq = 2; seq <= 40; ++seq) big.push_back({"big", AttemptStarted(seq)});
+  append(std::move(big));
+  gate.Release();
+  for (std::future<Status>& f : done) EXPECT_TRUE(f.get().ok());
+  // The gate's batch, three of 30 single records, then 10 singles and the 40 records of "big"
+  // together: a batch is closed only once it holds 30, and an append is never split.
+  JournalStats st = j->stats();
+  EXPECT_EQ(st.records, 141u);
+  EXPECT_EQ(st.batches, 5u);
+  Result<std::vector<Event>> read = j->ReadRun("big");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->size(), 40u);
 }
 
 TEST_F(JournalTest, ConcurrentAppendersKeepPerRunOrder) {
