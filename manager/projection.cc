@@ -1,7 +1,9 @@
 #include "manager/projection.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "steps/protocol/conditions.h"
@@ -75,6 +77,26 @@ std::vector<Member> RefreshEntries(json* status, const MemberObjects& members, c
   return parsed;
 }
 
+json JsonOf(const Value& v) { return json::parse(v.ToJson(), nullptr, /*allow_exceptions=*/false); }
+
+// The member entries the run's steps journaled as `member` outputs, the one of the instance
+// that finished last per data plane, upserted into `status`.
+void UpsertJournaledMembers(const RunView& run, json* status) {
+  std::map<std::string, std::pair<TimePoint, json>> latest;
+  for (const InstanceView& i : run.instances) {
+    const Value* member = i.outputs.Find("member");
+    if (member == nullptr || !member->is_map()) continue;
+    json entry = JsonOf(*member);
+    if (!entry.is_object()) continue;
+    std::string cluster = protocol::StringAt(entry, {"k8sClusterName"});
+    auto it = latest.find(cluster);
+    if (it == latest.end() || i.finished_at >= it->second.first) {
+      latest.insert_or_assign(cluster, std::make_pair(i.finished_at, std::move(entry)));
+    }
+  }
+  for (const auto& [cluster, entry] : latest) protocol::UpsertMemberEntry(status, entry.second);
+}
+
 // The member entries the finalize step journaled (every member, Complete), upserted into
 // `status`, with the sizes they carry; nullopt for a run journaled without them. A data plane's
 // watch cache may lag (a member created just before its watch broke), the journal does not.
@@ -82,7 +104,7 @@ std::optional<std::vector<protocol::BackupMember>> FinalMembers(const RunView& r
   const InstanceView* finalize = FindInstance(run, "finalize");
   const Value* entries = finalize != nullptr ? finalize->outputs.Find("backups") : nullptr;
   if (entries == nullptr || !entries->is_list()) return std::nullopt;
-  json list = json::parse(entries->ToJson(), nullptr, /*allow_exceptions=*/false);
+  json list = JsonOf(*entries);
   if (!list.is_array()) return std::nullopt;
   std::vector<protocol::BackupMember> members;
   for (const json& e : list) {
@@ -207,6 +229,7 @@ json ProjectRestoreStatus(const json& vrt, const RunView* run, const MemberObjec
     }
   }
   if (run->state == RunState::kSucceeded) {
+    UpsertJournaledMembers(*run, &status);
     protocol::WriteRestoreComplete(&status, run->finished_at);
   } else if (run->state == RunState::kFailed || run->state == RunState::kCancelled) {
     FailureText f = RunFailure(*run, "VolumeRestoreMemberFailed");

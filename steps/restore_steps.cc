@@ -8,6 +8,7 @@
 #include "steps/protocol/conditions.h"
 #include "steps/protocol/member_state.h"
 #include "steps/protocol/members.h"
+#include "steps/protocol/status.h"
 #include "steps/protocol/validate.h"
 #include "steps/register.h"
 #include "steps/step_util.h"
@@ -69,13 +70,18 @@ Result<Found> Existing(const Scope& s, size_t index) {
   return f;
 }
 
-// Done when `flag` is set on the member; a failed or invalid member fails the step.
+// Done when `flag` is set on the member; a failed or invalid member fails the step. The
+// outputs carry the member's status entry as the step saw it (`member`): journaled, a complete
+// restore's status does not depend on what a data plane's watch cache holds when written.
 StepResult Await(const Found& f, bool RestoreMember::*flag, std::string_view condition,
                  Value outputs = Value::Map{}) {
   if (auto failure = protocol::RestoreMemberFailure(f.member)) {
     return Failed(failure->reason, failure->message);
   }
-  if (f.member.*flag) return Done{std::move(outputs)};
+  if (f.member.*flag) {
+    outputs.as_map()["member"] = ToValue(protocol::RestoreEntry(f.member));
+    return Done{std::move(outputs)};
+  }
   std::string observed = f.cluster.k8s_cluster_name + " " + f.member.ns + "/" + f.member.name +
                          ": phase " + (f.member.phase.empty() ? "(none)" : f.member.phase) +
                          ", waiting for " + std::string(condition);
@@ -90,8 +96,8 @@ class CheckTargetStep final : public Step {
     if (!s.ok()) return FailFrom(s.status());
     Result<MemberCluster> c = ClusterAt(s->object, IndexOf(ctx));
     if (!c.ok()) return Fail{c.status(), false};
-    Result<std::optional<json>> tc = s->dp->Get(c->k8s_cluster_name, kube::kTidbClusters,
-                                                c->tc_namespace, c->tc_name);
+    Result<std::optional<json>> tc =
+        s->dp->Get(c->k8s_cluster_name, kube::kTidbClusters, c->tc_namespace, c->tc_name);
     if (!tc.ok()) return FailFrom(tc.status());
     if (!*tc) {
       return Failed(protocol::kInvalidSpecReason, "TidbCluster " + c->tc_namespace + "/" +
@@ -115,7 +121,8 @@ class VolumeStep final : public Step {
     Result<MemberCluster> c = ClusterAt(s->object, index);
     if (!c.ok()) return Fail{c.status(), false};
     json desired = protocol::BuildRestoreMember(s->object, index, s->owner);
-    Result<json> created = EnsureMember(s->dp, c->k8s_cluster_name, kube::kRestores, desired, s->owner);
+    Result<json> created =
+        EnsureMember(s->dp, c->k8s_cluster_name, kube::kRestores, desired, s->owner);
     if (!created.ok()) return FailFrom(created.status());
     Result<Found> f = Existing(*s, index);
     if (!f.ok()) return FailFrom(f.status());
@@ -188,20 +195,20 @@ class DataStep final : public Step {
       chosen = *pick;
     }
     Found& f = all[*chosen];
-    Result<json> updated = UpdateMember(s->dp, f.cluster.k8s_cluster_name, kube::kRestores, f.object,
-                                        [](json* m) {
-                                          if (protocol::StringAt(*m, {"spec", "federalVolumeRestorePhase"}) ==
-                                              "restore-volume") {
-                                            (*m)["spec"]["federalVolumeRestorePhase"] = "restore-data";
-                                          }
-                                        });
+    Result<json> updated =
+        UpdateMember(s->dp, f.cluster.k8s_cluster_name, kube::kRestores, f.object, [](json* m) {
+          if (protocol::StringAt(*m, {"spec", "federalVolumeRestorePhase"}) == "restore-volume") {
+            (*m)["spec"]["federalVolumeRestorePhase"] = "restore-data";
+          }
+        });
     if (!updated.ok()) return FailFrom(updated.status());
     Result<RestoreMember> m = protocol::ParseRestoreMember(*updated, f.cluster.k8s_cluster_name);
     if (!m.ok()) return Fail{m.status(), false};
     f.object = std::move(*updated);
     f.member = std::move(*m);
-    return Await(f, &RestoreMember::data_complete, "DataComplete",
-                 Value::Map{{"cluster", f.cluster.k8s_cluster_name}, {"commitTs", f.member.commit_ts}});
+    return Await(
+        f, &RestoreMember::data_complete, "DataComplete",
+        Value::Map{{"cluster", f.cluster.k8s_cluster_name}, {"commitTs", f.member.commit_ts}});
   }
 };
 
@@ -215,10 +222,9 @@ class FinishStep final : public Step {
     if (s->wal_check_only()) return Done{};
     Result<Found> f = Existing(*s, IndexOf(ctx));
     if (!f.ok()) return FailFrom(f.status());
-    Result<json> updated = UpdateMember(s->dp, f->cluster.k8s_cluster_name, kube::kRestores, f->object,
-                                        [](json* m) {
-                                          (*m)["spec"]["federalVolumeRestorePhase"] = "restore-finish";
-                                        });
+    Result<json> updated =
+        UpdateMember(s->dp, f->cluster.k8s_cluster_name, kube::kRestores, f->object,
+                     [](json* m) { (*m)["spec"]["federalVolumeRestorePhase"] = "restore-finish"; });
     if (!updated.ok()) return FailFrom(updated.status());
     Result<RestoreMember> m = protocol::ParseRestoreMember(*updated, f->cluster.k8s_cluster_name);
     if (!m.ok()) return Fail{m.status(), false};
@@ -252,8 +258,9 @@ class RestoreCleanupStep final : public Step {
       if (!deleted.ok() && deleted.status().code() == StatusCode::kNotFound) return Done{};
       if (!deleted.ok()) return FailFrom(deleted.status());
     }
-    return WaitOn(c->k8s_cluster_name, kube::kRestores, **found,
-                  c->k8s_cluster_name + ": deleting " + protocol::MemberName(FederationName(s->object)));
+    return WaitOn(
+        c->k8s_cluster_name, kube::kRestores, **found,
+        c->k8s_cluster_name + ": deleting " + protocol::MemberName(FederationName(s->object)));
   }
 };
 
@@ -266,10 +273,10 @@ Status RegisterRestoreSteps(StepRegistry* registry) {
                                      std::make_unique<VolumeStep>()));
   RETURN_IF_ERROR(registry->Register({"restore.warmup", {"object", "stage"}, {"object", "stage"}},
                                      std::make_unique<WarmupStep>()));
-  RETURN_IF_ERROR(registry->Register({"restore.tikv", {"object"}, {"object"}},
-                                     std::make_unique<TikvStep>()));
-  RETURN_IF_ERROR(registry->Register({"restore.data", {"object"}, {"object"}},
-                                     std::make_unique<DataStep>()));
+  RETURN_IF_ERROR(
+      registry->Register({"restore.tikv", {"object"}, {"object"}}, std::make_unique<TikvStep>()));
+  RETURN_IF_ERROR(
+      registry->Register({"restore.data", {"object"}, {"object"}}, std::make_unique<DataStep>()));
   RETURN_IF_ERROR(registry->Register({"restore.finish", {"object"}, {"object"}},
                                      std::make_unique<FinishStep>()));
   RETURN_IF_ERROR(registry->Register({"restore.cleanup", {"object"}, {"object"}},

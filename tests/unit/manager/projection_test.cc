@@ -144,6 +144,36 @@ TEST(RunFailure, TakesALeadingReasonToken) {
   EXPECT_EQ(RunFailure(run, "x").reason, "Cancelled");
 }
 
+TEST(ProjectRestoreStatus, CompleteListsTheMembersTheStepsJournaledNotTheCache) {
+  json vrt = json::parse(R"({"metadata": {"name": "vr1", "namespace": "ns"},
+    "spec": {"clusters": [{"k8sClusterName": "k8s-1", "tcName": "db", "tcNamespace": "tc"},
+                          {"k8sClusterName": "k8s-2", "tcName": "db", "tcNamespace": "tc"}]}})");
+  auto entry = [](const char* cluster, const char* phase) {
+    return Value::Map{{"restoreName", "fed-vr1"},
+                      {"k8sClusterName", cluster},
+                      {"tcName", "db"},
+                      {"tcNamespace", "tc"},
+                      {"phase", phase}};
+  };
+  RunView run;
+  run.started_at = At(0);
+  run.state = RunState::kSucceeded;
+  run.finished_at = At(50);
+  run.instances = {Instance("volume", InstanceState::kSucceeded, 1, 10,
+                            Value::Map{{"member", entry("k8s-1", "Running")}}),
+                   Instance("volume", InstanceState::kSucceeded, 1, 11,
+                            Value::Map{{"member", entry("k8s-2", "Running")}}),
+                   Instance("finish", InstanceState::kSucceeded, 40, 50,
+                            Value::Map{{"member", entry("k8s-1", "Complete")}}),
+                   Instance("finish", InstanceState::kSucceeded, 40, 49,
+                            Value::Map{{"member", entry("k8s-2", "Complete")}})};
+  // Neither watch cache holds its member.
+  json s = ProjectRestoreStatus(vrt, &run, {std::nullopt, std::nullopt});
+  EXPECT_EQ(s["phase"], "Complete");
+  ASSERT_EQ(s["restores"].size(), 2u) << s.dump(2);
+  for (const json& e : s["restores"]) EXPECT_EQ(e["phase"], "Complete") << e.dump();
+}
+
 TEST(ProjectRestoreStatus, StepsFollowTheWarmUpMode) {
   json vrt = json::parse(R"({"metadata": {"name": "vr1", "namespace": "ns"},
     "spec": {"clusters": [{"k8sClusterName": "k8s-1", "tcName": "db", "tcNamespace": "tc"}],
