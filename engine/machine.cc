@@ -55,25 +55,32 @@ void RunMachine::Impl::Init() {
     MachineInstance inst;
     if (!s.for_each) inst.key = IdempotencyKey(run_id, def.id, -1);
     s.insts.push_back(std::move(inst));
-    if (!step_index.emplace(def.id, static_cast<int>(steps.size())).second) {
-      init_error = FailedPreconditionError("workflow: duplicate step id " + def.id);
-    }
+    step_index.emplace_back(def.id, static_cast<int>(steps.size()));
     steps.push_back(std::move(s));
   };
+  steps.reserve(wf->steps.size() + wf->finally_steps.size());
+  step_index.reserve(steps.capacity());
   for (const StepDef& d : wf->steps) add(d, false);
   first_finally = static_cast<int>(steps.size());
   for (const StepDef& d : wf->finally_steps) add(d, true);
+  std::sort(step_index.begin(), step_index.end());
+  for (size_t i = 1; i < step_index.size(); ++i) {
+    if (step_index[i].first == step_index[i - 1].first) {
+      init_error = FailedPreconditionError("workflow: duplicate step id " +
+                                           std::string(step_index[i].first));
+    }
+  }
   main_open = first_finally;
   finally_open = static_cast<int>(steps.size()) - first_finally;
   for (MachineStep& s : steps) {
     for (const std::string& n : s.def->needs) {
-      auto it = step_index.find(n);
-      if (it == step_index.end() || steps[it->second].is_finally != s.is_finally) {
+      int need = FindStep(n);
+      if (need < 0 || steps[need].is_finally != s.is_finally) {
         init_error =
             FailedPreconditionError("workflow: step " + s.def->id + " needs unknown step " + n);
         continue;
       }
-      s.needs.push_back(it->second);
+      s.needs.push_back(need);
     }
   }
 }
@@ -143,9 +150,9 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
     return DataLossError("unknown event type " + std::to_string(static_cast<int>(e.type)));
   }
 
-  auto it = step_index.find(e.step_id);
-  if (it == step_index.end()) return DataLossError("unknown step \"" + e.step_id + "\"");
-  const MachineStep& s = steps[it->second];
+  int step = FindStep(e.step_id);
+  if (step < 0) return DataLossError("unknown step \"" + e.step_id + "\"");
+  const MachineStep& s = steps[step];
   int slot = 0;
   if (s.for_each) {
     if (!s.expanded) {
@@ -160,7 +167,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
     return DataLossError("step " + e.step_id + " has no forEach, got item " +
                          std::to_string(e.item_index));
   }
-  *ref = {it->second, slot};
+  *ref = {step, slot};
   const MachineInstance& in = s.insts[slot];
   std::string name = InstanceName(*ref);
   std::string state_name(InstanceStateName(in.state));
@@ -405,8 +412,8 @@ bool RunMachine::Impl::ConditionHolds(const MachineStep& s) const {
     case RunCondition::Kind::kFailed:
       return !main_ok;
     case RunCondition::Kind::kStarted: {
-      auto it = step_index.find(c.step);
-      return it != step_index.end() && steps[it->second].any_started;
+      int step = FindStep(c.step);
+      return step >= 0 && steps[step].any_started;
     }
   }
   return false;

@@ -9,6 +9,7 @@
 // O(log n) per touched instance, not a scan.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,8 +59,8 @@ struct MachineStep {
 }  // namespace internal
 
 struct RunMachine::Impl {
-  using Ref = std::pair<int, int>;                   // (step index, slot)
-  using Timed = std::tuple<TimePoint, int, int>;     // (time, step index, slot)
+  using Ref = std::pair<int, int>;                // (step index, slot)
+  using Timed = std::tuple<TimePoint, int, int>;  // (time, step index, slot)
 
   std::string run_id;
   std::shared_ptr<const Workflow> wf;
@@ -84,7 +85,15 @@ struct RunMachine::Impl {
 
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step
-  std::unordered_map<std::string_view, int> step_index;
+  // (step id, index into steps), sorted by id: one allocation per run, found by binary search
+  // (a run is recovered by building a machine per run, so its set-up cost counts).
+  std::vector<std::pair<std::string_view, int>> step_index;
+  // The index of step `id`, or -1.
+  int FindStep(std::string_view id) const {
+    auto it = std::lower_bound(step_index.begin(), step_index.end(), id,
+                               [](const auto& e, std::string_view k) { return e.first < k; });
+    return it != step_index.end() && it->first == id ? it->second : -1;
+  }
   std::map<std::string, Value, std::less<>> outputs;  // of the steps that are Done
 
   std::set<Ref> ready;

@@ -111,8 +111,11 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
   for (const std::string& id : active) prefixes.push_back(RunPrefix(id));
   std::vector<size_t> order(active.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return prefixes[a] < prefixes[b]; });
+  auto by_prefix = [&](size_t a, size_t b) { return prefixes[a] < prefixes[b]; };
+  // Usually already in order (no id is a prefix of another): one pass instead of a sort.
+  if (!std::is_sorted(order.begin(), order.end(), by_prefix)) {
+    std::sort(order.begin(), order.end(), by_prefix);
+  }
 
   leveldb::ReadOptions r = ReadOpts();
   r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
