@@ -40,6 +40,33 @@ struct MachineInstance {
   Value outputs;
 };
 
+// A set kept as a sorted vector. The machine's sets hold a handful of entries, and a node
+// allocation per state change was the largest single cost of folding a run (recovery).
+template <typename T>
+class FlatSet {
+ public:
+  using const_iterator = typename std::vector<T>::const_iterator;
+  bool insert(const T& v) {
+    auto it = std::lower_bound(v_.begin(), v_.end(), v);
+    if (it != v_.end() && !(v < *it)) return false;
+    v_.insert(it, v);
+    return true;
+  }
+  size_t erase(const T& v) {
+    auto it = std::lower_bound(v_.begin(), v_.end(), v);
+    if (it == v_.end() || v < *it) return 0;
+    v_.erase(it);
+    return 1;
+  }
+  const_iterator begin() const { return v_.begin(); }
+  const_iterator end() const { return v_.end(); }
+  size_t size() const { return v_.size(); }
+  bool empty() const { return v_.empty(); }
+
+ private:
+  std::vector<T> v_;
+};
+
 struct MachineStep {
   const StepDef* def = nullptr;  // points into the workflow
   bool is_finally = false;
@@ -96,9 +123,9 @@ struct RunMachine::Impl {
   }
   std::map<std::string, Value, std::less<>> outputs;  // of the steps that are Done
 
-  std::set<Ref> ready;
-  std::set<Ref> running;
-  std::set<Timed> timers;
+  internal::FlatSet<Ref> ready;
+  internal::FlatSet<Ref> running;
+  internal::FlatSet<Timed> timers;
 
   internal::MachineInstance& Inst(Ref r) { return steps[r.first].insts[r.second]; }
   const internal::MachineInstance& Inst(Ref r) const { return steps[r.first].insts[r.second]; }
