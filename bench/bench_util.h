@@ -1,5 +1,6 @@
 // Small helpers shared by the plain-main() engine benchmarks: flags of the form --name=value,
-// a scratch directory on the disk under test, and the result table every benchmark prints:
+// a scratch directory on the disk under test, run ids, and the result table every benchmark
+// prints:
 //
 //   metric                     measured     baseline     ratio   target   result
 //   durable transitions/s      95,000       120,000      0.79x   >= 0.7x  PASS
@@ -15,6 +16,14 @@
 #include <vector>
 
 namespace brfed::bench {
+
+// Run id number `i`: 36 characters, like the Kubernetes uids that name real runs.
+inline std::string RunId(uint64_t i) {
+  char id[64];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llu",
+                static_cast<unsigned long long>(i));
+  return id;
+}
 
 // The value of --name=value in argv, or `fallback`.
 inline std::string Flag(int argc, char** argv, std::string_view name, std::string fallback) {

@@ -69,13 +69,6 @@ std::string NoopWorkflow(uint64_t steps) {
   return text;
 }
 
-std::string RunId(uint64_t i) {
-  char id[64];
-  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llu",
-                static_cast<unsigned long long>(i));
-  return id;
-}
-
 int Fail(const Status& s) {
   std::fprintf(stderr, "engine_bench: %s\n", s.ToString().c_str());
   return 2;

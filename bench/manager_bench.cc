@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/federation_util.h"
 #include "brfed/env.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -329,18 +330,7 @@ json Backup(const std::string& name) {
                     {"tcName", "basic"},
                     {"tcNamespace", "tidb-cluster"}});
   }
-  return {
-      {"apiVersion", "federation.pingcap.com/v1alpha1"},
-      {"kind", "VolumeBackup"},
-      {"metadata", {{"name", name}, {"namespace", "default"}}},
-      {"spec",
-       {{"clusters", list},
-        {"template",
-         {{"br", {{"sendCredToTikv", true}}},
-          {"s3",
-           {{"provider", "aws"}, {"region", "us-west-2"}, {"bucket", "bench"}, {"prefix", name}}},
-          {"toolImage", "pingcap/br:v7.5.0"},
-          {"cleanPolicy", "Delete"}}}}}};
+  return VolumeBackupManifest(name, "bench", std::move(list));
 }
 
 double DataPlaneRequests(manager::Manager& m) {

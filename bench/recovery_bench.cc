@@ -34,13 +34,6 @@ int Fail(const Status& s) {
   return 2;
 }
 
-std::string RunId(uint64_t i) {
-  char id[64];
-  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llu",
-                static_cast<unsigned long long>(i));
-  return id;
-}
-
 // `noop_steps` sequential test.noop steps, then a test.sleep that outlasts the benchmark.
 std::string Definition(uint64_t noop_steps) {
   std::string text = "name: bench-recovery\nsteps:\n";
@@ -151,8 +144,9 @@ int Main(int argc, char** argv) {
   if (!engine.ok()) return Fail(engine.status());
   double recovery = SecondsSince(t0);
   size_t active = (*engine)->ActiveRunIds().size();
-  std::printf("recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs)\n",
-              active, recovery, journal_open, recovery - journal_open);
+  std::printf(
+      "recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs)\n",
+      active, recovery, journal_open, recovery - journal_open);
   engine->reset();
   journal->reset();
   if (FlagInt(argc, argv, "keep", 0) == 0) {
@@ -167,9 +161,8 @@ int Main(int argc, char** argv) {
 
   double ratio = recovery / scan->seconds;
   return PrintRows({
-      {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)",
-       Fixed(recovery, 3), Fixed(scan->seconds, 3), Fixed(ratio, 2) + "x", "<= 2x",
-       ratio <= 2.0},
+      {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)", Fixed(recovery, 3),
+       Fixed(scan->seconds, 3), Fixed(ratio, 2) + "x", "<= 2x", ratio <= 2.0},
   });
 }
 

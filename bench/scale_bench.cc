@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/federation_util.h"
 #include "brfed/env.h"
 #include "kube/api_error.h"
 #include "kube/client.h"
@@ -134,18 +135,7 @@ json Backup(const std::string& name, const std::vector<int>& planes) {
     list.push_back(
         {{"k8sClusterName", Plane(p)}, {"tcName", "basic"}, {"tcNamespace", TcNamespace(p)}});
   }
-  return {
-      {"apiVersion", "federation.pingcap.com/v1alpha1"},
-      {"kind", "VolumeBackup"},
-      {"metadata", {{"name", name}, {"namespace", "default"}}},
-      {"spec",
-       {{"clusters", list},
-        {"template",
-         {{"br", {{"sendCredToTikv", true}}},
-          {"s3",
-           {{"provider", "aws"}, {"region", "us-west-2"}, {"bucket", "scale"}, {"prefix", name}}},
-          {"toolImage", "pingcap/br:v7.5.0"},
-          {"cleanPolicy", "Delete"}}}}}};
+  return VolumeBackupManifest(name, "scale", std::move(list));
 }
 
 // kube-sim as a child process; stopped (SIGTERM, waited for) by Stop() or the destructor.

@@ -11,16 +11,6 @@ WorkerPool::WorkerPool(int threads) {
 
 WorkerPool::~WorkerPool() { Stop(); }
 
-bool WorkerPool::Submit(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stopping_) return false;
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-  return true;
-}
-
 bool WorkerPool::SubmitAll(std::vector<std::function<void()>> tasks) {
   {
     std::lock_guard<std::mutex> l(mu_);

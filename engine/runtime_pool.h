@@ -1,7 +1,7 @@
 // WorkerPool: a fixed set of threads running submitted tasks in submission order.
 //
 //   WorkerPool pool(4);
-//   pool.Submit([] { step->Reconcile(ctx); });
+//   pool.SubmitAll({[] { step->Reconcile(ctx); }});
 //   pool.Stop();  // runs what is queued, then joins
 //
 // Thread-safe. Tasks must not throw.
@@ -25,8 +25,6 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues `task`. False (and `task` dropped) after Stop() began.
-  bool Submit(std::function<void()> task);
   // Queues every task of `tasks` in order, waking as many threads as it needs, under one lock.
   // False (and the tasks dropped) after Stop() began.
   bool SubmitAll(std::vector<std::function<void()>> tasks);

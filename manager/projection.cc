@@ -9,6 +9,7 @@
 #include "steps/protocol/conditions.h"
 #include "steps/protocol/member_state.h"
 #include "steps/protocol/status.h"
+#include "steps/step_util.h"
 
 namespace brfed::manager {
 
@@ -77,8 +78,6 @@ std::vector<Member> RefreshEntries(json* status, const MemberObjects& members, c
   return parsed;
 }
 
-json JsonOf(const Value& v) { return json::parse(v.ToJson(), nullptr, /*allow_exceptions=*/false); }
-
 // The member entries the run's steps journaled as `member` outputs, the one of the instance
 // that finished last per data plane, upserted into `status`.
 void UpsertJournaledMembers(const RunView& run, json* status) {
@@ -86,7 +85,7 @@ void UpsertJournaledMembers(const RunView& run, json* status) {
   for (const InstanceView& i : run.instances) {
     const Value* member = i.outputs.Find("member");
     if (member == nullptr || !member->is_map()) continue;
-    json entry = JsonOf(*member);
+    json entry = steps::FromValue(*member);
     if (!entry.is_object()) continue;
     std::string cluster = protocol::StringAt(entry, {"k8sClusterName"});
     auto it = latest.find(cluster);
@@ -104,7 +103,7 @@ std::optional<std::vector<protocol::BackupMember>> FinalMembers(const RunView& r
   const InstanceView* finalize = FindInstance(run, "finalize");
   const Value* entries = finalize != nullptr ? finalize->outputs.Find("backups") : nullptr;
   if (entries == nullptr || !entries->is_list()) return std::nullopt;
-  json list = JsonOf(*entries);
+  json list = steps::FromValue(*entries);
   if (!list.is_array()) return std::nullopt;
   std::vector<protocol::BackupMember> members;
   for (const json& e : list) {

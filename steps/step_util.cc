@@ -14,7 +14,7 @@ Result<json> InputJson(const StepContext& ctx, std::string_view key) {
   if (v == nullptr || v->is_null()) {
     return InvalidArgumentError("step input `" + std::string(key) + "` is missing");
   }
-  json j = json::parse(v->ToJson(), nullptr, /*allow_exceptions=*/false);
+  json j = FromValue(*v);
   if (j.is_discarded()) return InternalError("step input `" + std::string(key) + "` is not JSON");
   return j;
 }
@@ -125,7 +125,13 @@ std::string OwnerOf(const StepContext& ctx, const json& fed) {
   return uid.empty() ? ctx.run_id() : uid;
 }
 
-std::string FederationName(const json& fed) { return protocol::StringAt(fed, {"metadata", "name"}); }
+std::string FederationName(const json& fed) {
+  return protocol::StringAt(fed, {"metadata", "name"});
+}
+
+json FromValue(const Value& v) {
+  return json::parse(v.ToJson(), nullptr, /*allow_exceptions=*/false);
+}
 
 Value ToValue(const json& j) {
   Result<Value> v = Value::FromJson(j.dump());

@@ -40,8 +40,7 @@ Result<nlohmann::json> EnsureMember(DataPlanes* dp, std::string_view cluster,
 // The existing member, or nullopt; a foreign object of that name is kFailedPrecondition.
 Result<std::optional<nlohmann::json>> FindOwnMember(DataPlanes* dp, std::string_view cluster,
                                                     const kube::Resource& r, std::string_view ns,
-                                                    std::string_view name,
-                                                    std::string_view run_id);
+                                                    std::string_view name, std::string_view run_id);
 
 // Applies `mutate` to `member` and writes it with its resourceVersion when it changed; on a
 // conflict re-reads and re-applies (a few times). Returns the object as stored.
@@ -74,5 +73,7 @@ std::string FederationName(const nlohmann::json& fed);
 
 // JSON → Value (for outputs).
 Value ToValue(const nlohmann::json& j);
+// Value → JSON (inputs and journaled outputs); a discarded json if it does not parse.
+nlohmann::json FromValue(const Value& v);
 
 }  // namespace brfed::steps

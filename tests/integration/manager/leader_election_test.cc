@@ -19,20 +19,9 @@ using nlohmann::json;
 // A second in-process manager; stopped when it goes out of scope.
 class Standby {
  public:
-  Standby(const ManagerTest& t, const std::string& kubeconfig, const std::string& federation,
-          const std::string& journal_dir) {
-    ManagerOptions o;
-    o.ns = "br-federation";
-    o.kubeconfig = kubeconfig;
-    o.federation_kubeconfig_path = federation;
-    o.journal_dir = journal_dir;
-    o.health_addr = "127.0.0.1:0";
-    o.identity = "e2e-standby";
-    o.kube_client_qps = 1000;
-    o.kube_client_burst = 1000;
-    o.leader_retry_period = std::chrono::milliseconds(200);
-    (void)t;
-    Result<std::unique_ptr<Manager>> m = Manager::Create(o, Env::Default());
+  Standby(const ManagerTest& t, const std::string& journal_dir) {
+    Result<std::unique_ptr<Manager>> m =
+        Manager::Create(t.Options("e2e-standby", journal_dir), Env::Default());
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     if (!m.ok()) return;
     manager_ = std::move(*m);
@@ -68,7 +57,7 @@ TEST_F(ManagerTest, OnlyTheLeaseHolderActsAndTheStandbyTakesOverAMidRunBackup) {
   StartManager();
   ASSERT_TRUE(WaitUntil([&] { return manager_->ready(); }, std::chrono::seconds(60)));
   std::string standby_journal = dir_ + "/journal-standby";
-  Standby standby(*this, kubeconfig_path_, federation_path_, standby_journal);
+  Standby standby(*this, standby_journal);
   ASSERT_NE(standby.manager(), nullptr);
   ASSERT_TRUE(
       WaitUntil([&] { return standby.manager()->health_port() != 0; }, std::chrono::seconds(30)));

@@ -80,18 +80,24 @@ void ManagerTest::TearDown() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-void ManagerTest::StartManager() {
+ManagerOptions ManagerTest::Options(const std::string& identity,
+                                    const std::string& journal_dir) const {
   ManagerOptions o;
   o.ns = "br-federation";
   o.kubeconfig = kubeconfig_path_;
   o.federation_kubeconfig_path = federation_path_;
-  o.journal_dir = journal_dir_;
+  o.journal_dir = journal_dir;
   o.health_addr = "127.0.0.1:0";
-  o.identity = "e2e-manager";
+  o.identity = identity;
   o.kube_client_qps = 1000;
   o.kube_client_burst = 1000;
   o.leader_retry_period = std::chrono::milliseconds(200);
-  Result<std::unique_ptr<Manager>> m = Manager::Create(o, Env::Default());
+  return o;
+}
+
+void ManagerTest::StartManager() {
+  Result<std::unique_ptr<Manager>> m =
+      Manager::Create(Options("e2e-manager", journal_dir_), Env::Default());
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   manager_ = std::move(*m);
   stop_ = std::make_unique<kube::StopSignal>();

@@ -21,6 +21,11 @@
 namespace brfed::manager::testing {
 
 class ManagerTest : public ::testing::Test {
+ public:
+  // The options of an in-process manager on this test's simulator, named `identity`, with its
+  // journal in `journal_dir`.
+  ManagerOptions Options(const std::string& identity, const std::string& journal_dir) const;
+
  protected:
   void SetUp() override;
   // Stops the manager and the simulator; asserts no TiDB cluster is left with GC paused.
@@ -52,10 +57,10 @@ class ManagerTest : public ::testing::Test {
   kubesim::Simulator* sim() { return sim_.get(); }
   kubesim::op::SimCloud& cloud() { return *cloud_; }
 
-  std::string dir_;                  // per-test temporary directory
+  std::string dir_;  // per-test temporary directory
   std::string journal_dir_;
-  std::string kubeconfig_path_;      // control plane (current context)
-  std::string federation_path_;      // data planes only
+  std::string kubeconfig_path_;  // control plane (current context)
+  std::string federation_path_;  // data planes only
   std::shared_ptr<kubesim::op::SimCloud> cloud_;
   std::unique_ptr<kubesim::Simulator> sim_;
   std::unique_ptr<kube::Client> control_;
