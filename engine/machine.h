@@ -44,7 +44,7 @@ class RunMachine {
     int item_index = -1;
     Value item;
     int attempt = 0;
-    std::string idempotency_key;
+    std::string_view idempotency_key;  // points into the machine: valid until it changes
     TimePoint started_at{};
     std::optional<TimePoint> deadline;  // per-attempt timeout
   };
@@ -80,6 +80,8 @@ class RunMachine {
 
   // The running attempts (state kRunning), in instance order.
   std::vector<Attempt> RunningAttempts() const;
+  // The same into *out (cleared first), reusing its memory.
+  void RunningAttempts(std::vector<Attempt>* out) const;
   // Inputs of an instance's current attempt with every reference resolved. kInvalidArgument
   // when a reference cannot be resolved (the attempt should then fail, not retryable).
   Result<Value> ResolveWith(const Attempt& attempt) const;

@@ -145,7 +145,13 @@ bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
 
 std::vector<RunMachine::Attempt> RunMachine::RunningAttempts() const {
   std::vector<Attempt> out;
-  out.reserve(impl_->running.size());
+  RunningAttempts(&out);
+  return out;
+}
+
+void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
+  out->clear();
+  out->reserve(impl_->running.size());
   for (Impl::Ref r : impl_->running) {
     const MachineInstance& in = impl_->Inst(r);
     Attempt a;
@@ -156,9 +162,8 @@ std::vector<RunMachine::Attempt> RunMachine::RunningAttempts() const {
     a.idempotency_key = in.key;
     a.started_at = in.attempt_started_at;
     a.deadline = in.next_time;
-    out.push_back(std::move(a));
+    out->push_back(std::move(a));
   }
-  return out;
 }
 
 Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {

@@ -136,6 +136,20 @@ bool RuntimeImpl::Post(std::function<void()> fn) {
   return true;
 }
 
+void RuntimeImpl::PostReconciled(std::unique_ptr<ReconcileTask> task) {
+  std::lock_guard<std::mutex> l(mu_);
+  reconciled_.push_back(std::move(task));
+  idle_ = false;
+  queue_cv_.notify_one();  // under the lock, as in Post
+}
+
+void RuntimeImpl::PostAppended(RunSlot* r, Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  appended_.emplace_back(r, std::move(s));
+  idle_ = false;
+  queue_cv_.notify_one();
+}
+
 Status RuntimeImpl::StartRun(const std::string& run_id, std::shared_ptr<const Workflow> workflow,
                              Value params) {
   const std::string where = "engine: start run " + run_id;

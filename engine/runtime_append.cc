@@ -2,6 +2,7 @@
 // outcomes that came in, else its effects), and applies the records only once durable; then
 // starting, cancelling, stalling and finishing runs.
 
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -65,9 +66,10 @@ void RuntimeImpl::RollBack(RunSlot& r) {
 std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
   std::vector<Event> out;
   if (r.inputs.empty()) return out;
+  out.reserve(r.inputs.size() + 2);  // room for what they lead to (Pump)
   // r.attempts mirrors the machine's running attempts: Act ran after the last Apply.
   const std::map<SlotKey, AttemptSlot>& running = r.attempts;
-  std::set<SlotKey> ended;
+  std::vector<const SlotKey*> ended;  // a few: a linear search
   uint64_t seq = r.machine.last_seq();
   TimePoint now = env_->Now();
   size_t taken = 0;
@@ -78,10 +80,11 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
     } else {
       SlotKey key{e.step_id, e.item_index};
       auto it = running.find(key);
-      if (it == running.end() || it->second.attempt != e.attempt || ended.count(key) > 0) {
+      if (it == running.end() || it->second.attempt != e.attempt ||
+          std::find(ended.begin(), ended.end(), &it->first) != ended.end()) {
         continue;
       }
-      if (e.type != EventType::kObserved) ended.insert(key);
+      if (e.type != EventType::kObserved) ended.push_back(&it->first);
     }
     e.seq = ++seq;
     e.time = now;
@@ -100,26 +103,20 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
 }
 
 void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
-  std::vector<Journal::Entry> entries;
-  entries.reserve(records.size());
-  for (const Event& e : records) entries.push_back(Journal::Entry{r.run_id, e});
   r.appending = std::move(records);
   r.append_in_flight = true;
   ++appends_in_flight_;
-  options_.journal->AppendAsync(std::move(entries), [this, id = r.run_id](Status s) {
-    // The engine thread waits for every append before it quits, so Post cannot refuse.
-    Post([this, id, s = std::move(s)] { OnAppendDone(id, s); });
-  });
+  // A slot with an append in flight is never retired, so the pointer stays valid.
+  options_.journal->AppendRunAsync(
+      r.run_id, r.appending, [this, slot = &r](Status s) { PostAppended(slot, std::move(s)); });
 }
 
-void RuntimeImpl::OnAppendDone(const std::string& run_id, Status s) {
+void RuntimeImpl::OnAppendDone(RunSlot* r, Status s) {
   --appends_in_flight_;
-  auto run = runs_.find(run_id);
-  if (run == runs_.end()) return;  // cannot happen: a run with an append in flight stays
   // What waited for this append (GetRun answers) runs after it, even if the run ends.
   std::vector<std::function<void()>> deferred;
-  deferred.swap(run->second->after_append);
-  OnAppendDoneImpl(*run->second, std::move(s));  // may erase the slot
+  deferred.swap(r->after_append);
+  OnAppendDoneImpl(*r, std::move(s));  // may retire the slot
   for (std::function<void()>& fn : deferred) fn();
 }
 
@@ -161,8 +158,7 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
     for (std::promise<Status>* p : r.start_waiters) p->set_value(s.WithContext(where));
     r.start_waiters.clear();
     ClearTimers(r);
-    std::string id = r.run_id;
-    runs_.erase(id);  // r is gone
+    Retire(r);
     return;
   }
   // Not durable (after a disk failure maybe durable: a reopen tells), so the machine goes
@@ -209,7 +205,7 @@ void RuntimeImpl::Finish(RunSlot& r) {
   ClearTimers(r);
   RunView view = r.machine.View();
   std::string id = r.run_id;
-  runs_.erase(id);  // r is gone
+  Retire(r);
   std::lock_guard<std::mutex> l(mu_);
   active_.erase(id);
   if (finished_.insert_or_assign(id, std::move(view)).second) finished_order_.push_back(id);
@@ -218,6 +214,18 @@ void RuntimeImpl::Finish(RunSlot& r) {
     finished_order_.pop_front();
   }
   state_cv_.notify_all();
+}
+
+void RuntimeImpl::Retire(RunSlot& r) {
+  auto it = runs_.find(r.run_id);
+  std::unique_ptr<RunSlot> owned = std::move(it->second);
+  runs_.erase(it);
+  owned->gone = true;
+  if (owned->pins > 0 || owned->queued) retired_.emplace(owned.get(), std::move(owned));
+}
+
+void RuntimeImpl::ReleaseIfGone(RunSlot* r) {
+  if (r->gone && r->pins == 0 && !r->queued) retired_.erase(r);
 }
 
 void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,

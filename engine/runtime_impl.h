@@ -39,6 +39,7 @@ struct AttemptSlot {
   bool resolved = false;   // Done or Fail taken; its record is on the way
   std::string observed;    // the last observation journaled (or queued) for this attempt
   bool waits_on_refs = false;
+  bool live = false;               // Act: still a running attempt of the machine
   uint64_t dispatch_wake_seq = 0;  // RuntimeImpl::wake_seq_ when the Reconcile was dispatched
   TimerId recheck_timer = 0;
   uint64_t recheck_token = 0;
@@ -54,6 +55,8 @@ struct RunSlot {
   std::shared_ptr<const Value> params;
   bool started = false;  // its RunStarted is durable and applied
   bool queued = false;   // in RuntimeImpl::dirty_
+  int pins = 0;          // Reconcile tasks in flight, which point at the slot
+  bool gone = false;     // out of runs_ (finished, or its start refused); freed once unpinned
   bool act = true;       // its running attempts need a look (Act) before Pump
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
   bool cancel_requested = false;                     // a CancelRequested is queued or applied
@@ -71,9 +74,10 @@ struct RunSlot {
   uint64_t wake_token = 0;
 };
 
-// What a worker needs for one Reconcile call.
+// What a worker needs for one Reconcile call, and what it found. The slot is pinned while the
+// task is in flight, so `run` stays valid (its run_id and params are never changed).
 struct ReconcileTask {
-  std::string run_id;
+  RunSlot* run = nullptr;
   std::string step_id;
   int item_index = -1;
   Value item;
@@ -83,6 +87,9 @@ struct ReconcileTask {
   std::shared_ptr<const Value> params;
   TimePoint started_at{};
   Step* step = nullptr;
+  // Set by the worker.
+  StepResult result;
+  bool skipped = false;  // not called: the engine is stopping
 };
 
 // A step-instance record of `type`, without seq and time.
@@ -132,6 +139,10 @@ class RuntimeImpl final : public Runtime {
  private:
   // Any thread. Queues `fn` for the engine thread; false once the engine thread has quit.
   bool Post(std::function<void()> fn);
+  // Any thread. Hands a finished Reconcile or append to the engine thread: typed queues, so
+  // the hot path allocates no closure. Never refused: the engine thread waits for both.
+  void PostReconciled(std::unique_ptr<ReconcileTask> task);
+  void PostAppended(RunSlot* r, Status s);
   // A finished run read back from the journal. Any thread.
   Result<RunView> ReadBack(const std::string& run_id);
   // One journaled run folded through a fresh machine. Any thread; touches no engine state.
@@ -144,13 +155,13 @@ class RuntimeImpl final : public Runtime {
     r.act |= act;
     if (r.queued) return;
     r.queued = true;
-    dirty_.push_back(r.run_id);
+    dirty_.push_back(&r);
   }
   void PumpDirty();
   void Act(RunSlot& r);
   void Pump(RunSlot& r);
   void Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot);
-  void RunTask(ReconcileTask& task);  // on a worker
+  void RunTask(ReconcileTask* task);  // on a worker; takes ownership
   void Append(RunSlot& r, std::vector<Event> records);
   bool ApplyAhead(RunSlot& r, const std::vector<Event>& records);
   void RollBack(RunSlot& r);
@@ -159,11 +170,11 @@ class RuntimeImpl final : public Runtime {
   void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow, Value params,
                std::promise<Status>* done);
   void OnCancel(const std::string& run_id, const std::string& reason, std::promise<Status>* done);
-  void OnAppendDone(const std::string& run_id, Status s);
+  void OnAppendDone(RunSlot* r, Status s);
   void OnAppendDoneImpl(RunSlot& r, Status s);
   void OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Status& s);
-  void OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped);
-  void OnReconcileDoneImpl(const ReconcileTask& task, StepResult result, bool skipped);
+  void OnReconcileDone(std::unique_ptr<ReconcileTask> task);
+  void OnReconcileDoneImpl(ReconcileTask& task);
   void OnWake(const ObjectRef& ref);
   void OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token);
   void OnRunTimer(const std::string& run_id, uint64_t token);
@@ -171,7 +182,10 @@ class RuntimeImpl final : public Runtime {
   void ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot);
   void ClearTimers(RunSlot& r);
   void Stall(RunSlot& r, Status s);
-  void Finish(RunSlot& r);  // erases r
+  void Finish(RunSlot& r);  // retires r
+  // Takes r out of runs_; frees it now, or once nothing points at it (ReleaseIfGone).
+  void Retire(RunSlot& r);
+  void ReleaseIfGone(RunSlot* r);
 
   const EngineOptions options_;
   Env* const env_;
@@ -185,6 +199,8 @@ class RuntimeImpl final : public Runtime {
   // Engine thread only (and the constructor, Recover and the destructor while it is not
   // running).
   std::unordered_map<std::string, std::unique_ptr<RunSlot>> runs_;  // stable addresses
+  // Retired slots still pinned by Reconcile tasks or queued in dirty_.
+  std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
   WakeIndex waits_;
   // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a
   // Reconcile that read the world before such a wake, and then waits on that ref, must run
@@ -192,7 +208,9 @@ class RuntimeImpl final : public Runtime {
   // is in flight (nothing can have missed a wake then).
   uint64_t wake_seq_ = 0;
   std::unordered_map<std::string, uint64_t> recent_wakes_;
-  std::vector<std::string> dirty_;                 // runs with RunSlot::queued set
+  std::vector<RunSlot*> dirty_;                    // runs with RunSlot::queued set
+  std::vector<RunSlot*> pumping_;                  // PumpDirty's round (memory kept)
+  std::vector<RunMachine::Attempt> running_;       // Act's scratch (memory kept)
   std::vector<std::function<void()>> dispatched_;  // Reconcile tasks of this PumpDirty pass
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;
@@ -204,6 +222,8 @@ class RuntimeImpl final : public Runtime {
   std::condition_variable queue_cv_;  // queue_ gained work
   std::condition_variable state_cv_;  // idle_, closed_, active_, finished_ or stalled_ changed
   std::deque<std::function<void()>> queue_;
+  std::vector<std::unique_ptr<ReconcileTask>> reconciled_;
+  std::vector<std::pair<RunSlot*, Status>> appended_;
   bool closed_ = false;  // the engine thread has quit: Post refuses
   bool idle_ = false;
   std::unordered_set<std::string> active_;             // started, unfinished runs

@@ -17,7 +17,7 @@ class Context final : public StepContext {
  public:
   Context(const ReconcileTask& t, Env* env, const ServiceMap& services)
       : t_(t), env_(env), services_(services) {}
-  const std::string& run_id() const override { return t_.run_id; }
+  const std::string& run_id() const override { return t_.run->run_id; }
   const std::string& step_id() const override { return t_.step_id; }
   int item_index() const override { return t_.item_index; }
   const Value& item() const override { return t_.item; }
@@ -39,11 +39,14 @@ class Context final : public StepContext {
 
 void RuntimeImpl::Loop() {
   std::deque<std::function<void()>> work;
+  std::vector<std::unique_ptr<ReconcileTask>> reconciled;
+  std::vector<std::pair<RunSlot*, Status>> appended;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(mu_);
+      auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
       bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0;
-      if (queue_.empty() && quiet) {
+      if (empty() && quiet) {
         if (stopping_) {
           closed_ = true;
           state_cv_.notify_all();
@@ -52,24 +55,31 @@ void RuntimeImpl::Loop() {
         idle_ = true;
         state_cv_.notify_all();
       }
-      queue_cv_.wait(l, [&] { return !queue_.empty(); });
+      queue_cv_.wait(l, [&] { return !empty(); });
       work.swap(queue_);
+      reconciled.swap(reconciled_);
+      appended.swap(appended_);
     }
     for (std::function<void()>& fn : work) fn();
     work.clear();
+    for (std::unique_ptr<ReconcileTask>& t : reconciled) OnReconcileDone(std::move(t));
+    reconciled.clear();
+    for (auto& [r, s] : appended) OnAppendDone(r, std::move(s));
+    appended.clear();
     PumpDirty();
   }
 }
 
 void RuntimeImpl::PumpDirty() {
   while (!dirty_.empty()) {
-    std::vector<std::string> dirty;
-    dirty.swap(dirty_);
-    for (const std::string& id : dirty) {
-      auto it = runs_.find(id);
-      if (it == runs_.end()) continue;
-      RunSlot& r = *it->second;
+    pumping_.swap(dirty_);
+    for (RunSlot* slot : pumping_) {
+      RunSlot& r = *slot;
       r.queued = false;
+      if (r.gone) {
+        ReleaseIfGone(slot);
+        continue;
+      }
       // While an append is in flight the machine is ahead of the journal: acting waits for
       // it (write before act), and OnAppendDone marks the run again.
       if (r.act && !r.append_in_flight) {
@@ -78,20 +88,18 @@ void RuntimeImpl::PumpDirty() {
       }
       Pump(r);
     }
+    pumping_.clear();
   }
-  if (!dispatched_.empty()) {
-    pool_->SubmitAll(std::move(dispatched_));
-    dispatched_.clear();
-  }
+  if (!dispatched_.empty()) pool_->SubmitAll(&dispatched_);
 }
 
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
 void RuntimeImpl::Act(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || !r.started) return;
-  std::set<SlotKey> live;
-  for (const RunMachine::Attempt& a : r.machine.RunningAttempts()) {
+  for (auto& [key, slot] : r.attempts) slot.live = false;
+  r.machine.RunningAttempts(&running_);
+  for (const RunMachine::Attempt& a : running_) {
     SlotKey key{a.step->id, a.item_index};
-    live.insert(key);
     auto [it, fresh] = r.attempts.try_emplace(key);
     AttemptSlot& slot = it->second;
     if (!fresh && slot.attempt != a.attempt) {
@@ -107,10 +115,11 @@ void RuntimeImpl::Act(RunSlot& r) {
         r.recovered_observed.erase(obs);
       }
     }
+    slot.live = true;
     if (slot.dirty && !slot.in_flight && !slot.resolved) Dispatch(r, a, slot);
   }
   for (auto it = r.attempts.begin(); it != r.attempts.end();) {
-    if (live.count(it->first) > 0) {
+    if (it->second.live) {
       ++it;
       continue;
     }
@@ -139,53 +148,60 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
   slot.in_flight = true;
   slot.dispatch_wake_seq = wake_seq_;
   ++reconciles_in_flight_;
-  ReconcileTask task{.run_id = r.run_id,
-                     .step_id = a.step->id,
-                     .item_index = a.item_index,
-                     .item = a.item,
-                     .attempt = a.attempt,
-                     .key = a.idempotency_key,
-                     .with = std::move(*with),
-                     .params = r.params,
-                     .started_at = a.started_at,
-                     .step = step};
-  // Submitted together at the end of the pass: one wake-up of the pool for many tasks.
-  dispatched_.push_back([this, task = std::move(task)]() mutable { RunTask(task); });
+  ++r.pins;
+  auto task = std::make_unique<ReconcileTask>();
+  task->run = &r;
+  task->step_id = a.step->id;
+  task->item_index = a.item_index;
+  task->item = a.item;
+  task->attempt = a.attempt;
+  task->key.assign(a.idempotency_key);
+  task->with = std::move(*with);
+  task->params = r.params;
+  task->started_at = a.started_at;
+  task->step = step;
+  // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
+  // closure holds two pointers, small enough for std::function to keep without allocating;
+  // the pool runs every task it accepted, and RunTask takes the task back.
+  dispatched_.push_back([this, task = task.release()] { RunTask(task); });
 }
 
 // On a worker thread.
-void RuntimeImpl::RunTask(ReconcileTask& task) {
-  StepResult result;
-  bool skipped = stopping_.load();
-  if (!skipped) {
+void RuntimeImpl::RunTask(ReconcileTask* raw) {
+  std::unique_ptr<ReconcileTask> task(raw);
+  task->skipped = stopping_.load();
+  if (!task->skipped) {
     ++reconciles_;
-    Context ctx(task, env_, options_.services != nullptr ? *options_.services : kNoServices);
+    Context ctx(*task, env_, options_.services != nullptr ? *options_.services : kNoServices);
     // Exceptions never cross our APIs; a step that throws fails its attempt instead of the
     // process.
     try {
-      result = task.step->Reconcile(ctx);
+      task->result = task->step->Reconcile(ctx);
     } catch (const std::exception& e) {
-      result = Fail{InternalError("step threw: " + std::string(e.what())), false};
+      task->result = Fail{InternalError("step threw: " + std::string(e.what())), false};
     } catch (...) {
-      result = Fail{InternalError("step threw a non-exception"), false};
+      task->result = Fail{InternalError("step threw a non-exception"), false};
     }
   }
-  Post([this, task = std::move(task), result = std::move(result), skipped]() mutable {
-    OnReconcileDone(task, std::move(result), skipped);
-  });
+  PostReconciled(std::move(task));
 }
 
-void RuntimeImpl::OnReconcileDone(const ReconcileTask& task, StepResult result, bool skipped) {
+void RuntimeImpl::OnReconcileDone(std::unique_ptr<ReconcileTask> task) {
   --reconciles_in_flight_;
-  OnReconcileDoneImpl(task, std::move(result), skipped);
+  RunSlot* r = task->run;
+  --r->pins;
+  if (r->gone) {
+    ReleaseIfGone(r);
+  } else {
+    OnReconcileDoneImpl(*task);
+  }
   if (reconciles_in_flight_ == 0) recent_wakes_.clear();
 }
 
-void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult result, bool skipped) {
-  if (skipped || stopping_) return;  // redone after the restart
-  auto run = runs_.find(task.run_id);
-  if (run == runs_.end()) return;
-  RunSlot& r = *run->second;
+void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
+  if (task.skipped || stopping_) return;  // redone after the restart
+  RunSlot& r = *task.run;
+  StepResult& result = task.result;
   SlotKey key{task.step_id, task.item_index};
   auto it = r.attempts.find(key);
   // An outcome for an attempt that is no longer running is dropped.
@@ -213,7 +229,7 @@ void RuntimeImpl::OnReconcileDoneImpl(const ReconcileTask& task, StepResult resu
     r.inputs.push_back(std::move(e));
     slot.observed = std::move(wait.observed);
   }
-  InstanceKey ikey{task.run_id, task.step_id, task.item_index};
+  InstanceKey ikey{r.run_id, task.step_id, task.item_index};
   waits_.Set(ikey, wait.wake_on);
   for (const ObjectRef& ref : wait.wake_on) {
     auto woken = recent_wakes_.find(WakeIndex::RefKey(ref));

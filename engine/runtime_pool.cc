@@ -11,15 +11,20 @@ WorkerPool::WorkerPool(int threads) {
 
 WorkerPool::~WorkerPool() { Stop(); }
 
-bool WorkerPool::SubmitAll(std::vector<std::function<void()>> tasks) {
+bool WorkerPool::SubmitAll(std::vector<std::function<void()>>* tasks) {
+  const size_t n = tasks->size();
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stopping_) return false;
-    for (std::function<void()>& t : tasks) tasks_.push_back(std::move(t));
+    if (stopping_) {
+      tasks->clear();
+      return false;
+    }
+    for (std::function<void()>& t : *tasks) tasks_.push_back(std::move(t));
   }
-  if (tasks.size() == 1) {
+  tasks->clear();
+  if (n == 1) {
     cv_.notify_one();
-  } else if (!tasks.empty()) {
+  } else if (n > 1) {
     cv_.notify_all();
   }
   return true;

@@ -1,7 +1,8 @@
 // WorkerPool: a fixed set of threads running submitted tasks in submission order.
 //
 //   WorkerPool pool(4);
-//   pool.SubmitAll({[] { step->Reconcile(ctx); }});
+//   std::vector<std::function<void()>> tasks{[] { step->Reconcile(ctx); }};
+//   pool.SubmitAll(&tasks);
 //   pool.Stop();  // runs what is queued, then joins
 //
 // Thread-safe. Tasks must not throw.
@@ -25,9 +26,10 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues every task of `tasks` in order, waking as many threads as it needs, under one lock.
-  // False (and the tasks dropped) after Stop() began.
-  bool SubmitAll(std::vector<std::function<void()>> tasks);
+  // Moves every task of *tasks to the queue in order (leaving *tasks empty, its memory kept for
+  // the next batch), waking as many threads as it needs, under one lock. False (and the tasks
+  // dropped) after Stop() began.
+  bool SubmitAll(std::vector<std::function<void()>>* tasks);
 
   // Runs every queued task, then joins the threads. Idempotent. Not from a pool thread.
   void Stop();

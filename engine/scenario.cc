@@ -1,7 +1,7 @@
 #include "engine/scenario.h"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <map>
 #include <memory>
@@ -114,7 +114,8 @@ Result<Args> ParseArgs(const std::string& line) {
     if (i >= line.size()) break;
     e = word_end(i);
     std::string key = line.substr(i, e - i);
-    if (key.empty()) return InvalidArgumentError("unexpected '=' at column " + std::to_string(i + 1));
+    if (key.empty())
+      return InvalidArgumentError("unexpected '=' at column " + std::to_string(i + 1));
     i = e;
     if (i >= line.size() || line[i] != '=') {
       a.flags.insert(key);
@@ -413,7 +414,7 @@ std::string Runner::Attempts() const {
   std::string out;
   for (const RunMachine::Attempt& at : machine_->RunningAttempts()) {
     out += at.step->id + (at.item_index >= 0 ? "[" + std::to_string(at.item_index) + "]" : "") +
-           " attempt=" + std::to_string(at.attempt) + " key=" + at.idempotency_key +
+           " attempt=" + std::to_string(at.attempt) + " key=" + std::string(at.idempotency_key) +
            " started=" + FormatTime(at.started_at, kFormat) +
            " deadline=" + (at.deadline ? FormatTime(*at.deadline, kFormat) : "none");
     Result<Value> with = machine_->ResolveWith(at);

@@ -344,37 +344,63 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
   p.records.resize(entries.size());
   // Encoding happens here, on the caller's thread, outside every lock.
   for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    EncodedRecord& r = p.records[i];
-    if (Status s = ValidateRunId(e.run_id); !s.ok()) {
+    if (Status s = ValidateRunId(entries[i].run_id); !s.ok()) {
       return Refuse(s.WithContext("journal: append"), std::move(p.done));
     }
-    auto where = [&] {  // only for an error
-      return "journal: append run " + e.run_id + " seq " + std::to_string(e.event.seq);
-    };
-    if (Status s = EncodeRecord(e.event, &r.value); !s.ok()) {
-      return Refuse(s.WithContext(where()), std::move(p.done));
+    if (Status s = EncodeEntry(entries[i].run_id, entries[i].event, &p.records[i]); !s.ok()) {
+      return Refuse(std::move(s), std::move(p.done));
     }
-    if (r.value.size() > options_.max_record_bytes) {
-      return Refuse(InvalidArgumentError(where() + ": record of " + std::to_string(r.value.size()) +
-                                         " bytes is over the cap of " +
-                                         std::to_string(options_.max_record_bytes)),
-                    std::move(p.done));
-    }
-    r.key.reserve(kRecordPrefix.size() + e.run_id.size() + 1 + kSeqBytes);
-    AppendRecordKey(e.run_id, e.event.seq, &r.key);
-    r.seq = e.event.seq;
-    r.type = e.event.type;
-    r.time_ms = ToUnixMillis(e.event.time);
   }
+  Submit(std::move(p));
+}
 
+void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                                 std::function<void(Status)> done) {
+  Pending p;
+  p.enqueued = Clock::now();
+  p.done = std::move(done);
+  if (Status s = ValidateRunId(run_id); !s.ok()) {
+    return Refuse(s.WithContext("journal: append"), std::move(p.done));
+  }
+  p.records.resize(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (Status s = EncodeEntry(run_id, events[i], &p.records[i]); !s.ok()) {
+      return Refuse(std::move(s), std::move(p.done));
+    }
+  }
+  Submit(std::move(p));
+}
+
+Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
+                                EncodedRecord* r) const {
+  auto where = [&] {  // only for an error
+    return "journal: append run " + std::string(run_id) + " seq " + std::to_string(event.seq);
+  };
+  if (Status s = EncodeRecord(event, &r->value); !s.ok()) return s.WithContext(where());
+  if (r->value.size() > options_.max_record_bytes) {
+    return InvalidArgumentError(where() + ": record of " + std::to_string(r->value.size()) +
+                                " bytes is over the cap of " +
+                                std::to_string(options_.max_record_bytes));
+  }
+  r->key.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes);
+  AppendRecordKey(run_id, event.seq, &r->key);
+  r->seq = event.seq;
+  r->type = event.type;
+  r->time_ms = ToUnixMillis(event.time);
+  return Status::OK();
+}
+
+void JournalImpl::Submit(Pending p) {
   // Runs this process has not seen yet are looked up on disk, outside the lock.
   std::vector<std::string> unknown;
   {
     std::unordered_set<std::string_view> listed;  // only for appends of many records
+    std::string_view previous;                    // an append's records mostly belong to one run
     std::lock_guard<std::mutex> l(mu_);
     for (const EncodedRecord& r : p.records) {
       std::string_view run = r.run_id();
+      if (run == previous) continue;
+      previous = run;
       if (runs_.find(run) != runs_.end()) continue;
       bool seen = p.records.size() <= kSmallAppend
                       ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
@@ -410,12 +436,16 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
 Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
   // The new state of each run touched, applied only when every record passes. Most appends
   // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
-  std::vector<std::pair<RunInfo*, RunInfo>> touched;
+  std::vector<std::pair<RunInfo*, RunInfo>>& touched = touched_;  // memory kept between calls
+  touched.clear();
   std::unordered_map<RunInfo*, size_t> index;
   touched.reserve(records.size());
+  std::string_view previous;
+  RunInfo* live = nullptr;
   for (const EncodedRecord& r : records) {
     std::string_view run = r.run_id();
-    RunInfo* live = &runs_.find(run)->second;
+    if (run != previous) live = &runs_.find(run)->second;
+    previous = run;
     size_t i = touched.size();
     if (records.size() <= kSmallAppend) {
       for (size_t k = 0; k < touched.size(); ++k) {
@@ -448,7 +478,7 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
     next.next_seq = r.seq + 1;
     next.finished = r.type == EventType::kRunFinished;
   }
-  for (auto& [live, next] : touched) *live = next;
+  for (auto& [info, next] : touched) *info = next;
   return Status::OK();
 }
 

@@ -44,6 +44,8 @@ class JournalImpl final : public LevelDbJournal {
   Status PutDefinition(std::string_view hash, std::string_view text) override;
   Result<std::string> GetDefinition(std::string_view hash) override;
   void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) override;
+  void AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                      std::function<void(Status)> done) override;
   Status Append(std::vector<Entry> entries) override;
   Result<std::vector<std::string>> ActiveRuns() override;
   Result<std::vector<std::string>> ListRuns() override;
@@ -99,6 +101,11 @@ class JournalImpl final : public LevelDbJournal {
 
   void Enqueue(Pending p);
   void Refuse(Status s, std::function<void(Status)> done);
+  // Checks and encodes one record of an append; the error names the run and seq.
+  Status EncodeEntry(std::string_view run_id, const Event& event, EncodedRecord* r) const;
+  // Queues encoded records for the committer: learns runs this process has not seen from
+  // disk, checks and advances their seqs; on error `p.done` gets it.
+  void Submit(Pending p);
   // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
   Status CheckAndAdvance(const std::vector<EncodedRecord>& records);  // REQUIRES: mu_ held
   // The RunInfo of a run not in runs_, from disk.
@@ -139,10 +146,11 @@ class JournalImpl final : public LevelDbJournal {
 
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::vector<Pending> queue_;  // GUARDED_BY(mu_)
-  RunMap runs_;                 // GUARDED_BY(mu_)
-  Status sticky_;               // GUARDED_BY(mu_); the first failed write
-  bool stopping_ = false;       // GUARDED_BY(mu_)
+  std::vector<Pending> queue_;                         // GUARDED_BY(mu_)
+  RunMap runs_;                                        // GUARDED_BY(mu_)
+  std::vector<std::pair<RunInfo*, RunInfo>> touched_;  // CheckAndAdvance's scratch; GUARDED_BY(mu_)
+  Status sticky_;                                      // GUARDED_BY(mu_); the first failed write
+  bool stopping_ = false;                              // GUARDED_BY(mu_)
 
   std::mutex epoch_mu_;  // serializes SetLeaderEpoch's read-compare-write
 

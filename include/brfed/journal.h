@@ -108,6 +108,15 @@ class Journal {
   virtual void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) = 0;
   // AppendAsync, waiting for `done`.
   virtual Status Append(std::vector<Entry> entries) = 0;
+  // AppendAsync of records of one run. `events` is read only during the call, so a caller
+  // that keeps its records makes no copy. This default copies them into Entries.
+  virtual void AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                              std::function<void(Status)> done) {
+    std::vector<Entry> entries;
+    entries.reserve(events.size());
+    for (const Event& e : events) entries.push_back(Entry{std::string(run_id), e});
+    AppendAsync(std::move(entries), std::move(done));
+  }
 
   // Ids of the unfinished runs, sorted.
   virtual Result<std::vector<std::string>> ActiveRuns() = 0;

@@ -818,7 +818,7 @@ std::vector<Event> RandomRun(uint64_t seed, RunMachine* live) {
     // Invariants: each key runs at most once; running attempts are exactly the Running rows.
     std::set<std::string> keys;
     for (const RunMachine::Attempt& a : live->RunningAttempts()) {
-      EXPECT_TRUE(keys.insert(a.idempotency_key).second) << a.idempotency_key;
+      EXPECT_TRUE(keys.insert(std::string(a.idempotency_key)).second) << a.idempotency_key;
     }
     int running_rows = 0;
     for (const InstanceView& in : live->View().instances) {
