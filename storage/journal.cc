@@ -129,8 +129,8 @@ Result<uint64_t> ParseCrashAfter(const char* text) {
 }  // namespace
 
 std::string_view JournalImpl::EncodedRecord::run_id() const {
-  return std::string_view(key).substr(kRecordPrefix.size(),
-                                      key.size() - kRecordPrefix.size() - 1 - kSeqBytes);
+  return std::string_view(bytes).substr(kRecordPrefix.size(),
+                                        key_size - kRecordPrefix.size() - 1 - kSeqBytes);
 }
 
 JournalImpl::JournalImpl(const JournalOptions& options, std::string dir)
@@ -376,14 +376,16 @@ Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
   auto where = [&] {  // only for an error
     return "journal: append run " + std::string(run_id) + " seq " + std::to_string(event.seq);
   };
-  if (Status s = EncodeRecord(event, &r->value); !s.ok()) return s.WithContext(where());
-  if (r->value.size() > options_.max_record_bytes) {
-    return InvalidArgumentError(where() + ": record of " + std::to_string(r->value.size()) +
+  // Room for the key and a typical record, so the buffer is allocated once.
+  r->bytes.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes + 128);
+  AppendRecordKey(run_id, event.seq, &r->bytes);
+  r->key_size = r->bytes.size();
+  if (Status s = AppendRecord(event, &r->bytes); !s.ok()) return s.WithContext(where());
+  if (r->value().size() > options_.max_record_bytes) {
+    return InvalidArgumentError(where() + ": record of " + std::to_string(r->value().size()) +
                                 " bytes is over the cap of " +
                                 std::to_string(options_.max_record_bytes));
   }
-  r->key.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes);
-  AppendRecordKey(run_id, event.seq, &r->key);
   r->seq = event.seq;
   r->type = event.type;
   r->time_ms = ToUnixMillis(event.time);
@@ -513,7 +515,7 @@ void JournalImpl::BuildBatch(const std::vector<Pending>& batch, uint64_t* record
   std::string key, time;
   for (const Pending& p : batch) {
     for (const EncodedRecord& r : p.records) {
-      write_batch_.Put(r.key, r.value);
+      write_batch_.Put(ToSlice(r.key()), ToSlice(r.value()));
       ++n;
       if (r.type == EventType::kRunStarted) {
         key.assign(kActivePrefix).append(r.run_id());

@@ -80,11 +80,13 @@ class JournalImpl final : public LevelDbJournal {
 
   // One record, encoded on the caller's thread.
   struct EncodedRecord {
-    std::string key;    // r/<run-id>/<seq>
-    std::string value;  // record bytes
+    std::string bytes;  // the key r/<run-id>/<seq>, then the record: one allocation
+    size_t key_size = 0;
     uint64_t seq = 0;
     EventType type = EventType::kRunStarted;
     int64_t time_ms = 0;  // for f/<run-id> of a kRunFinished
+    std::string_view key() const { return std::string_view(bytes).substr(0, key_size); }
+    std::string_view value() const { return std::string_view(bytes).substr(key_size); }
     std::string_view run_id() const;
   };
   // One AppendAsync call.

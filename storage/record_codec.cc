@@ -68,6 +68,11 @@ Status DecodeValue(std::string_view json, std::string_view field, Value* out) {
 }  // namespace
 
 Status EncodeRecord(const Event& e, std::string* out) {
+  out->clear();
+  return AppendRecord(e, out);
+}
+
+Status AppendRecord(const Event& e, std::string* out) {
   int type = static_cast<int>(e.type);
   if (!ValidType(type)) {
     return InvalidArgumentError("record: unknown event type " + std::to_string(type));
@@ -106,8 +111,11 @@ Status EncodeRecord(const Event& e, std::string* out) {
   r.set_retryable(e.retryable);
   r.set_message(e.message);
   r.set_final_state(state);
-  out->clear();
-  if (!r.SerializeToString(out)) return InternalError("record: protobuf serialization failed");
+  const size_t before = out->size();
+  if (!r.AppendToString(out)) {
+    out->resize(before);
+    return InternalError("record: protobuf serialization failed");
+  }
   return Status::OK();
 }
 

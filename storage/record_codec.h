@@ -26,6 +26,8 @@ inline constexpr int kMaxValueNesting = 200;
 // final_state is not a finished state, a NaN or infinite double (JSON has none), or a value
 // nested deeper than kMaxValueNesting.
 Status EncodeRecord(const Event& event, std::string* out);
+// EncodeRecord appending to *out, which keeps what it held; on error *out is unchanged.
+Status AppendRecord(const Event& event, std::string* out);
 
 // The event stored in `bytes`. kDataLoss naming what is wrong when they are not a valid record.
 Result<Event> DecodeRecord(std::string_view bytes);

@@ -777,6 +777,42 @@ steps:
   EXPECT_EQ(h.latch.calls, kept == 2 ? 2 : 1);  // redone under the same key only if dropped
 }
 
+// The run ends (cancelled) while a Reconcile still runs: the slot it points at outlives the
+// run until the call returns, and its late outcome is dropped, not journaled.
+TEST_F(RuntimeTest, ARunThatEndsWhileItsReconcileRunsDropsTheLateOutcome) {
+  Harness h(&registry_);
+  h.Open();
+  ASSERT_TRUE(h.engine->StartRun("b", Load(R"yaml(
+name: block
+steps:
+  - id: blk
+    action: test.block
+)yaml"),
+                                 Value::Map{})
+                  .ok());
+  {
+    std::unique_lock<std::mutex> l(h.latch.mu);
+    ASSERT_TRUE(h.latch.cv.wait_for(l, kPatience, [&] { return h.latch.entered; }));
+  }
+  ASSERT_TRUE(h.engine->Cancel("b", "stop").ok());
+  Result<RunView> v = h.engine->WaitRun("b", kPatience);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->state, RunState::kCancelled);
+  {
+    std::lock_guard<std::mutex> l(h.latch.mu);
+    h.latch.released = true;
+    h.latch.cv.notify_all();
+  }
+  ASSERT_TRUE(h.engine->WaitIdleForTest(kPatience).ok());
+  for (const Event& e : h.Events("b")) EXPECT_NE(e.type, EventType::kAttemptSucceeded);
+  EXPECT_EQ(h.Events("b").back().type, EventType::kRunFinished);
+  // The engine goes on: a new run under a new id runs to its end.
+  ASSERT_TRUE(h.engine->StartRun("s", Load(kSimple), Value::Map{}).ok());
+  Result<RunView> s = h.Drive("s");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->state, RunState::kSucceeded);
+}
+
 TEST_F(RuntimeTest, AFailedAppendStallsTheRunAndIsReported) {
   Harness h(&registry_);
   h.Open();
