@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format
-  libleveldb-dev libsnappy-dev libprotobuf-dev protobuf-compiler
+  libleveldb-dev libsnappy-dev libprotobuf-dev protobuf-compiler libjemalloc-dev
   libcurl4-openssl-dev libssl-dev openssl
   libyaml-cpp-dev libgflags-dev libgoogle-glog-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
