@@ -93,4 +93,10 @@ Result<RawResult> RawLevelDbFullScan(const std::string& dir) {
   return r;
 }
 
+Status RawLevelDbCompact(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db, OpenDb(dir, false, 8 << 20));
+  db->CompactRange(nullptr, nullptr);
+  return Status::OK();
+}
+
 }  // namespace brfed::storage
