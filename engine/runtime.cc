@@ -36,7 +36,8 @@ RuntimeImpl::~RuntimeImpl() {
   state_cv_.notify_all();
 }
 
-Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecords& rec) {
+Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecords& rec,
+                                                         RecoverScratch* scratch) {
   const std::string where = "engine: recover run " + rec.run_id;
   if (rec.events.empty()) return DataLossError(where + ": no records");
   const Event& first = rec.events.front();
@@ -44,9 +45,13 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
                          std::string(EventTypeName(first.type)) + ", not RunStarted");
   }
-  Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
-  if (!wf.ok()) return wf.status().WithContext(where);
-  Result<RunMachine> m = ReplayRun(rec.run_id, *wf, rec.events);
+  if (scratch->workflow == nullptr || scratch->definition_hash != first.definition_hash) {
+    Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
+    if (!wf.ok()) return wf.status().WithContext(where);
+    scratch->definition_hash = first.definition_hash;
+    scratch->workflow = std::move(wf).value();
+  }
+  Result<RunMachine> m = ReplayRun(rec.run_id, scratch->workflow, rec.events);
   if (!m.ok()) return m.status().WithContext("engine: recover");
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
   slot->params =
@@ -58,6 +63,12 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     if (e.type == EventType::kAttemptStarted) slot->recovered_observed.erase(key);
     if (e.type == EventType::kObserved) slot->recovered_observed[key] = e.message;
   }
+  // What the first pass would do for the run's running attempts, done here, in parallel and
+  // while the run is in this core's cache; the first pass only dispatches. A fresh slot has
+  // no attempt that ended.
+  PrepareAct(*slot, &scratch->running, &scratch->ended);
+  scratch->ended.clear();
+  slot->act = false;
   return slot;
 }
 
@@ -70,10 +81,11 @@ Status RuntimeImpl::Recover() {
   std::vector<std::vector<std::unique_ptr<RunSlot>>> found(threads);
   std::vector<Status> errors(threads);
   auto recover = [&](size_t part) {
+    RecoverScratch scratch;
     bool folding_failed = false;
     Status s = options_.journal->ForEachActiveRunShard(
         part, threads, [&](Journal::RunRecords& rec) -> Status {
-          Result<std::unique_ptr<RunSlot>> r = RecoverRun(rec);
+          Result<std::unique_ptr<RunSlot>> r = RecoverRun(rec, &scratch);
           if (!r.ok()) {
             folding_failed = true;
             return r.status();
@@ -92,7 +104,11 @@ Status RuntimeImpl::Recover() {
     if (!s.ok()) return s;
   }
 
+  size_t total = 0;
+  for (const std::vector<std::unique_ptr<RunSlot>>& part : found) total += part.size();
+  runs_.reserve(total);
   std::lock_guard<std::mutex> l(mu_);
+  active_.reserve(total);
   for (std::vector<std::unique_ptr<RunSlot>>& part : found) {
     for (std::unique_ptr<RunSlot>& slot : part) {
       if (IsFinished(slot->machine.state())) {
@@ -113,12 +129,15 @@ Status RuntimeImpl::Recover() {
 void RuntimeImpl::Start() {
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   thread_ = std::thread([this] { Loop(); });
-  // The first pass: every recovered run appends what is due (timeouts that passed while the
-  // process was down, starts), re-arms its timer from its absolute deadlines and re-issues
-  // Reconcile for its running attempts under their journaled keys.
+  // The first pass: every recovered run re-issues Reconcile for its running attempts under
+  // their journaled keys (prepared by RecoverRun), appends what is due (timeouts that passed
+  // while the process was down, starts) and re-arms its timer from its absolute deadlines.
   std::promise<void> first_pass;
   Post([this, &first_pass] {
-    for (const auto& [id, r] : runs_) MarkDirty(*r, /*act=*/true);
+    for (const auto& [id, r] : runs_) {
+      DispatchPrepared(*r);
+      MarkDirty(*r);
+    }
     PumpDirty();
     first_pass.set_value();
   });

@@ -45,6 +45,8 @@ struct AttemptSlot {
   uint64_t recheck_token = 0;
 };
 
+struct ReconcileTask;
+
 // One run in memory. Engine thread only.
 struct RunSlot {
   RunSlot(std::string id, RunMachine m) : run_id(std::move(id)), machine(std::move(m)) {}
@@ -68,6 +70,8 @@ struct RunSlot {
   bool retried_rejected = false;                    // a rejected batch was already rewritten once
   Status stalled;  // not OK: the journal failed; the run does nothing more
   std::map<SlotKey, AttemptSlot> attempts;
+  // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
+  std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
   std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
@@ -145,8 +149,17 @@ class RuntimeImpl final : public Runtime {
   void PostAppended(RunSlot* r, Status s);
   // A finished run read back from the journal. Any thread.
   Result<RunView> ReadBack(const std::string& run_id);
-  // One journaled run folded through a fresh machine. Any thread; touches no engine state.
-  Result<std::unique_ptr<RunSlot>> RecoverRun(const Journal::RunRecords& rec);
+  // A recovery thread's memory, reused from run to run.
+  struct RecoverScratch {
+    std::string definition_hash;  // of `workflow`: runs mostly share a definition
+    std::shared_ptr<const Workflow> workflow;
+    std::vector<RunMachine::Attempt> running;
+    std::vector<std::pair<SlotKey, AttemptSlot>> ended;
+  };
+  // One journaled run folded through a fresh machine, its Reconcile tasks prepared (not
+  // dispatched). Any thread; touches no engine state.
+  Result<std::unique_ptr<RunSlot>> RecoverRun(const Journal::RunRecords& rec,
+                                              RecoverScratch* scratch);
 
   // Engine thread (runtime_loop.cc).
   void Loop();
@@ -159,8 +172,16 @@ class RuntimeImpl final : public Runtime {
   }
   void PumpDirty();
   void Act(RunSlot& r);
+  // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
+  // brings r.attempts in line with the machine's running attempts, moving the slots of ended
+  // attempts to *ended for ClearSlot, and prepares a Reconcile task for each attempt due
+  // (r.prepared), or queues the failure of one that cannot run. *running is scratch memory.
+  void PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
+                  std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const;
+  void Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const;
+  // Hands r.prepared to the pool, at the end of the pass.
+  void DispatchPrepared(RunSlot& r);
   void Pump(RunSlot& r);
-  void Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot);
   void RunTask(ReconcileTask* task);  // on a worker; takes ownership
   void Append(RunSlot& r, std::vector<Event> records);
   bool ApplyAhead(RunSlot& r, const std::vector<Event>& records);
@@ -208,10 +229,11 @@ class RuntimeImpl final : public Runtime {
   // is in flight (nothing can have missed a wake then).
   uint64_t wake_seq_ = 0;
   std::unordered_map<std::string, uint64_t> recent_wakes_;
-  std::vector<RunSlot*> dirty_;                    // runs with RunSlot::queued set
-  std::vector<RunSlot*> pumping_;                  // PumpDirty's round (memory kept)
-  std::vector<RunMachine::Attempt> running_;       // Act's scratch (memory kept)
-  std::vector<std::function<void()>> dispatched_;  // Reconcile tasks of this PumpDirty pass
+  std::vector<RunSlot*> dirty_;                         // runs with RunSlot::queued set
+  std::vector<RunSlot*> pumping_;                       // PumpDirty's round (memory kept)
+  std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
+  std::vector<std::pair<SlotKey, AttemptSlot>> ended_;  // Act's scratch
+  std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;
   uint64_t next_token_ = 0;

@@ -96,14 +96,23 @@ void RuntimeImpl::PumpDirty() {
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
 void RuntimeImpl::Act(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || !r.started) return;
+  PrepareAct(r, &running_, &ended_);
+  for (auto& [key, slot] : ended_) ClearSlot(r, key, slot);
+  ended_.clear();
+  if (!r.inputs.empty()) MarkDirty(r);  // an attempt that cannot run failed
+  DispatchPrepared(r);
+}
+
+void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
+                             std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const {
   for (auto& [key, slot] : r.attempts) slot.live = false;
-  r.machine.RunningAttempts(&running_);
-  for (const RunMachine::Attempt& a : running_) {
+  r.machine.RunningAttempts(running);
+  for (const RunMachine::Attempt& a : *running) {
     SlotKey key{a.step->id, a.item_index};
     auto [it, fresh] = r.attempts.try_emplace(key);
     AttemptSlot& slot = it->second;
     if (!fresh && slot.attempt != a.attempt) {
-      ClearSlot(r, key, slot);
+      ended->emplace_back(key, std::move(slot));
       slot = AttemptSlot{};
       fresh = true;
     }
@@ -116,19 +125,19 @@ void RuntimeImpl::Act(RunSlot& r) {
       }
     }
     slot.live = true;
-    if (slot.dirty && !slot.in_flight && !slot.resolved) Dispatch(r, a, slot);
+    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, a, slot);
   }
   for (auto it = r.attempts.begin(); it != r.attempts.end();) {
     if (it->second.live) {
       ++it;
       continue;
     }
-    ClearSlot(r, it->first, it->second);
+    ended->emplace_back(it->first, std::move(it->second));
     it = r.attempts.erase(it);
   }
 }
 
-void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) {
+void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const {
   slot.dirty = false;
   Result<Value> with = r.machine.ResolveWith(a);
   Step* step = options_.steps->FindStep(a.step->action);
@@ -138,17 +147,8 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
                      : FailedPreconditionError("no step registered for action " + a.step->action);
     r.inputs.push_back(FailedEvent(a.step->id, a.item_index, a.attempt, why, false));
     slot.resolved = true;
-    MarkDirty(r);
     return;
   }
-  if (slot.recheck_timer != 0) {
-    env_->CancelTimer(slot.recheck_timer);
-    slot.recheck_timer = 0;
-  }
-  slot.in_flight = true;
-  slot.dispatch_wake_seq = wake_seq_;
-  ++reconciles_in_flight_;
-  ++r.pins;
   auto task = std::make_unique<ReconcileTask>();
   task->run = &r;
   task->step_id = a.step->id;
@@ -160,10 +160,25 @@ void RuntimeImpl::Dispatch(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot
   task->params = r.params;
   task->started_at = a.started_at;
   task->step = step;
-  // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
-  // closure holds two pointers, small enough for std::function to keep without allocating;
-  // the pool runs every task it accepted, and RunTask takes the task back.
-  dispatched_.push_back([this, task = task.release()] { RunTask(task); });
+  r.prepared.emplace_back(std::move(task), &slot);
+}
+
+void RuntimeImpl::DispatchPrepared(RunSlot& r) {
+  for (auto& [task, slot] : r.prepared) {
+    if (slot->recheck_timer != 0) {
+      env_->CancelTimer(slot->recheck_timer);
+      slot->recheck_timer = 0;
+    }
+    slot->in_flight = true;
+    slot->dispatch_wake_seq = wake_seq_;
+    ++reconciles_in_flight_;
+    ++r.pins;
+    // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
+    // closure holds two pointers, small enough for std::function to keep without allocating;
+    // the pool runs every task it accepted, and RunTask takes the task back.
+    dispatched_.push_back([this, t = task.release()] { RunTask(t); });
+  }
+  r.prepared.clear();
 }
 
 // On a worker thread.
