@@ -393,49 +393,58 @@ Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
 }
 
 void JournalImpl::Submit(Pending p) {
-  // Runs this process has not seen yet are looked up on disk, outside the lock.
-  std::vector<std::string> unknown;
-  {
-    std::unordered_set<std::string_view> listed;  // only for appends of many records
-    std::string_view previous;                    // an append's records mostly belong to one run
-    std::lock_guard<std::mutex> l(mu_);
-    for (const EncodedRecord& r : p.records) {
-      std::string_view run = r.run_id();
-      if (run == previous) continue;
-      previous = run;
-      if (runs_.find(run) != runs_.end()) continue;
-      bool seen = p.records.size() <= kSmallAppend
-                      ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
-                      : !listed.insert(run).second;
-      if (!seen) unknown.emplace_back(run);
+  // Runs this process does not know (new, or forgotten once finished) are looked up on disk,
+  // outside the lock. A run can be forgotten between the two looks (its RunFinished became
+  // durable): then it is looked up again, and the disk says it is finished.
+  for (int round = 0;; ++round) {
+    std::vector<std::string> unknown;
+    {
+      std::unordered_set<std::string_view> listed;  // only for appends of many records
+      std::string_view previous;                    // an append's records mostly belong to one run
+      std::lock_guard<std::mutex> l(mu_);
+      for (const EncodedRecord& r : p.records) {
+        std::string_view run = r.run_id();
+        if (run == previous) continue;
+        previous = run;
+        if (runs_.find(run) != runs_.end()) continue;
+        bool seen = p.records.size() <= kSmallAppend
+                        ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
+                        : !listed.insert(run).second;
+        if (!seen) unknown.emplace_back(run);
+      }
     }
-  }
-  std::vector<std::pair<std::string, RunInfo>> found;
-  for (std::string& run : unknown) {
-    Result<RunInfo> info = LookupRun(run);
-    if (!info.ok()) {
-      return Refuse(info.status().WithContext("journal: append run " + run), std::move(p.done));
+    std::vector<std::pair<std::string, RunInfo>> found;
+    for (std::string& run : unknown) {
+      Result<RunInfo> info = LookupRun(run);
+      if (!info.ok()) {
+        return Refuse(info.status().WithContext("journal: append run " + run), std::move(p.done));
+      }
+      found.emplace_back(std::move(run), *info);
     }
-    found.emplace_back(std::move(run), *info);
-  }
 
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    // try_emplace: another append may have added the run meanwhile, with queued records that
-    // the disk does not show yet; its entry is the newer one.
-    for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
-    Status s = sticky_;
-    if (s.ok()) s = CheckAndAdvance(p.records);
-    if (!s.ok()) {
-      p.records.clear();
-      p.status = std::move(s);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      // try_emplace: another append may have added the run meanwhile, with queued records that
+      // the disk does not show yet; its entry is the newer one.
+      for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
+      bool forgotten = false;
+      Status s = sticky_;
+      if (s.ok()) s = CheckAndAdvance(p.records, &forgotten);
+      if (!forgotten || round >= 2) {
+        if (forgotten) s = AbortedError("journal: append: a run was forgotten under it 3 times");
+        if (!s.ok()) {
+          p.records.clear();
+          p.status = std::move(s);
+        }
+        queue_.push_back(std::move(p));
+        break;
+      }
     }
-    queue_.push_back(std::move(p));
   }
   work_cv_.notify_one();
 }
 
-Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
+Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* forgotten) {
   // The new state of each run touched, applied only when every record passes. Most appends
   // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
   std::vector<std::pair<RunInfo*, RunInfo>>& touched = touched_;  // memory kept between calls
@@ -446,7 +455,14 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records) {
   RunInfo* live = nullptr;
   for (const EncodedRecord& r : records) {
     std::string_view run = r.run_id();
-    if (run != previous) live = &runs_.find(run)->second;
+    if (run != previous) {
+      auto it = runs_.find(run);
+      if (it == runs_.end()) {
+        *forgotten = true;  // finished and forgotten since Submit looked
+        return Status::OK();
+      }
+      live = &it->second;
+    }
     previous = run;
     size_t i = touched.size();
     if (records.size() <= kSmallAppend) {
@@ -594,6 +610,7 @@ void JournalImpl::CommitLoop() {
       // The failpoint of the process crash tests: durable, and nobody has been told.
       if (records_committed_ >= crash_after_records_) std::raise(SIGKILL);
     }
+    if (wrote && s.ok()) ForgetFinished(batch);
     for (Pending& p : batch) {
       if (p.done) p.done(p.status.ok() ? s : p.status);
     }
@@ -612,9 +629,26 @@ Status JournalImpl::Append(std::vector<Entry> entries) {
   return result.get();
 }
 
+void JournalImpl::ForgetFinished(const std::vector<Pending>& batch) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Pending& p : batch) {
+    for (const EncodedRecord& r : p.records) {
+      if (r.type != EventType::kRunFinished) continue;
+      auto it = runs_.find(r.run_id());
+      if (it != runs_.end() && it->second.finished) runs_.erase(it);
+    }
+  }
+}
+
 JournalStats JournalImpl::stats() const {
-  std::lock_guard<std::mutex> l(stats_mu_);
-  return stats_;
+  JournalStats out;
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    out = stats_;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  out.runs_in_memory = runs_.size();
+  return out;
 }
 
 LatencySummary JournalImpl::AppendLatency() const {

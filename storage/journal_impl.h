@@ -109,7 +109,11 @@ class JournalImpl final : public LevelDbJournal {
   // disk, checks and advances their seqs; on error `p.done` gets it.
   void Submit(Pending p);
   // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
-  Status CheckAndAdvance(const std::vector<EncodedRecord>& records);  // REQUIRES: mu_ held
+  // Sets *forgotten (and changes nothing) when a run of theirs is not in runs_: it finished and
+  // was forgotten since Submit looked. REQUIRES: mu_ held.
+  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* forgotten);
+  // After `batch` is durable: forgets the runs it finished (the disk now tells).
+  void ForgetFinished(const std::vector<Pending>& batch);
   // The RunInfo of a run not in runs_, from disk.
   Result<RunInfo> LookupRun(std::string_view run_id);
 
@@ -146,7 +150,7 @@ class JournalImpl final : public LevelDbJournal {
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;  // destroyed before logger_ and cache_
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::vector<Pending> queue_;                         // GUARDED_BY(mu_)
   RunMap runs_;                                        // GUARDED_BY(mu_)

@@ -72,6 +72,10 @@ struct JournalStats {
   uint64_t records = 0;             // records committed
   uint64_t commit_nanos_total = 0;  // sum over batches of write+sync time
   uint64_t commit_nanos_max = 0;
+  // Runs whose next seq the journal keeps in memory: the unfinished ones it has seen. A run is
+  // forgotten once its RunFinished is durable (the disk then says it is finished), so this
+  // stays bounded however many runs a long-lived process journals.
+  uint64_t runs_in_memory = 0;
 };
 
 // Thread-safe.

@@ -233,6 +233,27 @@ TEST_F(JournalTest, SeqsContinueAfterReopenAndFinishedRunsStayClosed) {
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
 }
 
+// A long-lived process journals many runs: the journal keeps only the unfinished ones in
+// memory, and a forgotten run is still closed (the disk says it is finished).
+TEST_F(JournalTest, FinishedRunsAreForgottenInMemoryAndStayClosed) {
+  auto j = Open();
+  for (int i = 0; i < 200; ++i)
+    AppendAll(j.get(), "run-" + std::to_string(i), {Started(), Finished(2)});
+  AppendAll(j.get(), "open", {Started(), AttemptStarted(2)});
+  EXPECT_EQ(j->stats().runs_in_memory, 1u);  // "open"
+  Status s = j->Append({{"run-7", AttemptStarted(3)}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("the run is finished"), std::string::npos) << s.ToString();
+  s = j->Append({{"run-7", Started()}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  // A run started and finished in one append is forgotten too.
+  ASSERT_TRUE(j->Append({{"both", Started()}, {"both", Finished(2)}}).ok());
+  EXPECT_LE(j->stats().runs_in_memory, 2u);  // "open", and "run-7" looked up for the refusal
+  Result<std::vector<Event>> both = j->ReadRun("both");
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->size(), 2u);
+}
+
 TEST_F(JournalTest, MultiEntryAppendIsAllOrNothing) {
   auto j = Open();
   Status s = j->Append({{"a", Started()}, {"b", Started()}, {"a", AttemptStarted(3)}});
