@@ -31,6 +31,7 @@ RuntimeImpl::~RuntimeImpl() {
   // and one that ran before found Post refusing.
   for (auto& [id, r] : runs_) ClearTimers(*r);
   if (pool_ != nullptr) pool_->Stop();
+  if (appender_ != nullptr) appender_->Stop();
   std::lock_guard<std::mutex> l(mu_);
   closed_ = true;
   state_cv_.notify_all();
@@ -128,6 +129,7 @@ Status RuntimeImpl::Recover() {
 
 void RuntimeImpl::Start() {
   pool_ = std::make_unique<WorkerPool>(options_.workers);
+  appender_ = std::make_unique<WorkerPool>(1);
   thread_ = std::thread([this] { Loop(); });
   // The first pass: every recovered run re-issues Reconcile for its running attempts under
   // their journaled keys (prepared by RecoverRun), appends what is due (timeouts that passed

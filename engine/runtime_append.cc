@@ -106,9 +106,14 @@ void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
   r.appending = std::move(records);
   r.append_in_flight = true;
   ++appends_in_flight_;
-  // A slot with an append in flight is never retired, so the pointer stays valid.
-  options_.journal->AppendRunAsync(
-      r.run_id, r.appending, [this, slot = &r](Status s) { PostAppended(slot, std::move(s)); });
+  // Handed to the journal by the appender thread at the end of this pass, in order. Until the
+  // append is done the engine thread leaves r.appending alone and never retires the slot, so
+  // the appender can read both. Both closures hold two pointers: no allocation.
+  appends_.push_back([this, slot = &r] {
+    options_.journal->AppendRunAsync(slot->run_id, slot->appending, [this, slot](Status s) {
+      PostAppended(slot, std::move(s));
+    });
+  });
 }
 
 void RuntimeImpl::OnAppendDone(RunSlot* r, Status s) {

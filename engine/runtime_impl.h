@@ -212,6 +212,9 @@ class RuntimeImpl final : public Runtime {
   Env* const env_;
   DefinitionCache definitions_;
   std::unique_ptr<WorkerPool> pool_;
+  // One thread that hands the engine's appends to the journal, in order: encoding and the
+  // journal's checks then run beside the engine thread instead of on it.
+  std::unique_ptr<WorkerPool> appender_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> transitions_{0};
@@ -234,6 +237,7 @@ class RuntimeImpl final : public Runtime {
   std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
   std::vector<std::pair<SlotKey, AttemptSlot>> ended_;  // Act's scratch
   std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
+  std::vector<std::function<void()>> appends_;          // appends of this PumpDirty pass
   int appends_in_flight_ = 0;
   int reconciles_in_flight_ = 0;
   uint64_t next_token_ = 0;

@@ -91,6 +91,7 @@ void RuntimeImpl::PumpDirty() {
     pumping_.clear();
   }
   if (!dispatched_.empty()) pool_->SubmitAll(&dispatched_);
+  if (!appends_.empty()) appender_->SubmitAll(&appends_);
 }
 
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
