@@ -47,7 +47,9 @@ struct AttemptSlot {
 
 struct ReconcileTask;
 
-// One run in memory. Engine thread only.
+// One run in memory. Engine thread only, but for two readers of fields that do not change
+// meanwhile: a worker reads run_id and params through its pinned task, the appender thread
+// reads run_id and `appending` while the append is in flight.
 struct RunSlot {
   RunSlot(std::string id, RunMachine m) : run_id(std::move(id)), machine(std::move(m)) {}
 
