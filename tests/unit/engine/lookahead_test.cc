@@ -3,12 +3,9 @@
 // once they are durable: no Reconcile of the next step and no view of that state before then.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -22,6 +19,7 @@
 #include "brfed/step.h"
 #include "brfed/workflow.h"
 #include "engine/memory_journal.h"
+#include "tests/unit/storage/test_util.h"
 
 namespace brfed {
 namespace {
@@ -93,12 +91,6 @@ class GatedJournal final : public Journal {
   std::vector<std::vector<EventType>> groups_;
 };
 
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/brfed_lookahead_test_" +
-         std::to_string(::getpid()) + "_" + name;
-}
-
 constexpr const char* kThreeSteps = R"yaml(name: three
 params:
   - {name: out, type: string, required: true}
@@ -123,8 +115,7 @@ class LookAheadTest : public ::testing::Test {
     Result<Workflow> wf = LoadWorkflow(kThreeSteps, "three.yaml", registry_);
     ASSERT_TRUE(wf.ok()) << wf.status().ToString();
     workflow_ = std::make_shared<const Workflow>(std::move(*wf));
-    out_ = TempPath(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::remove(out_.c_str());
+    out_ = dir_.Sub("out");
     EngineOptions o;
     o.env = &env_;
     o.journal = &journal_;
@@ -135,10 +126,7 @@ class LookAheadTest : public ::testing::Test {
     engine_ = std::move(*e);
   }
 
-  void TearDown() override {
-    engine_.reset();
-    std::remove(out_.c_str());
-  }
+  void TearDown() override { engine_.reset(); }
 
   std::string Lines() {
     std::ifstream in(out_);
@@ -151,6 +139,7 @@ class LookAheadTest : public ::testing::Test {
   StepRegistry registry_;
   GatedJournal journal_;
   std::shared_ptr<const Workflow> workflow_;
+  storage::testing::ScratchDir dir_;  // removed with the test
   std::string out_;
   std::unique_ptr<Engine> engine_;
 };

@@ -64,6 +64,17 @@ struct Latch {
   bool entered = false;
   bool released = false;
   int calls = 0;
+
+  // True once a Reconcile is blocked inside the step (false after `patience`).
+  bool WaitEntered(Duration patience) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, patience, [&] { return entered; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> l(mu);
+    released = true;
+    cv.notify_all();
+  }
 };
 
 class BlockStep final : public Step {
@@ -742,28 +753,21 @@ steps:
   EXPECT_EQ(done->state, RunState::kSucceeded);
 }
 
-TEST_F(RuntimeTest, ShutdownWaitsForAReconcileInFlightAndARestartRedoesIt) {
-  Harness h(&registry_);
-  h.Open();
-  ASSERT_TRUE(h.engine->StartRun("b", Load(R"yaml(
+constexpr char kBlock[] = R"yaml(
 name: block
 steps:
   - id: blk
     action: test.block
-)yaml"),
-                                 Value::Map{})
-                  .ok());
-  {
-    std::unique_lock<std::mutex> l(h.latch.mu);
-    ASSERT_TRUE(h.latch.cv.wait_for(l, kPatience, [&] { return h.latch.entered; }));
-  }
+)yaml";
+
+TEST_F(RuntimeTest, ShutdownWaitsForAReconcileInFlightAndARestartRedoesIt) {
+  Harness h(&registry_);
+  h.Open();
+  ASSERT_TRUE(h.engine->StartRun("b", Load(kBlock), Value::Map{}).ok());
+  ASSERT_TRUE(h.latch.WaitEntered(kPatience));
   // The destructor cannot interrupt the call; it waits for it, on another thread here.
   std::thread closer([&] { h.Close(); });
-  {
-    std::lock_guard<std::mutex> l(h.latch.mu);
-    h.latch.released = true;
-    h.latch.cv.notify_all();
-  }
+  h.latch.Release();
   closer.join();
   size_t kept = h.journal.AllEntriesForTest().size();
   // Whether the outcome made it into the journal depends on whether the engine was already
@@ -782,27 +786,13 @@ steps:
 TEST_F(RuntimeTest, ARunThatEndsWhileItsReconcileRunsDropsTheLateOutcome) {
   Harness h(&registry_);
   h.Open();
-  ASSERT_TRUE(h.engine->StartRun("b", Load(R"yaml(
-name: block
-steps:
-  - id: blk
-    action: test.block
-)yaml"),
-                                 Value::Map{})
-                  .ok());
-  {
-    std::unique_lock<std::mutex> l(h.latch.mu);
-    ASSERT_TRUE(h.latch.cv.wait_for(l, kPatience, [&] { return h.latch.entered; }));
-  }
+  ASSERT_TRUE(h.engine->StartRun("b", Load(kBlock), Value::Map{}).ok());
+  ASSERT_TRUE(h.latch.WaitEntered(kPatience));
   ASSERT_TRUE(h.engine->Cancel("b", "stop").ok());
   Result<RunView> v = h.engine->WaitRun("b", kPatience);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->state, RunState::kCancelled);
-  {
-    std::lock_guard<std::mutex> l(h.latch.mu);
-    h.latch.released = true;
-    h.latch.cv.notify_all();
-  }
+  h.latch.Release();
   ASSERT_TRUE(h.engine->WaitIdleForTest(kPatience).ok());
   for (const Event& e : h.Events("b")) EXPECT_NE(e.type, EventType::kAttemptSucceeded);
   EXPECT_EQ(h.Events("b").back().type, EventType::kRunFinished);
