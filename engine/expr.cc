@@ -134,12 +134,12 @@ Result<Value> Lookup(const RefPath& path, const Scope& scope) {
   if (scope.outputs == nullptr) {
     return InvalidArgumentError("$(" + path.text + "): no step outputs in scope");
   }
-  auto it = scope.outputs->find(id);
-  if (it == scope.outputs->end()) {
+  const Value* found = scope.outputs->Find(id);
+  if (found == nullptr) {
     return InvalidArgumentError("$(" + path.text + "): step " + Quote(id) + " has no outputs");
   }
   std::string where = "steps." + id + ".outputs";
-  const Value& outputs = it->second;
+  const Value& outputs = *found;
   // A forEach step's outputs are a list, one map per item; a key right after `outputs`
   // projects it to the list of each item's value for that key.
   if (outputs.is_list() && path.parts.size() > 2 && !path.parts[2].is_index) {

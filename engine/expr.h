@@ -1,5 +1,6 @@
 // Resolution of `$(path)` references in workflow values.
 //
+//   MapOutputs outputs(&outputs_by_step);
 //   Scope scope{.params = &params, .item = &item, .outputs = &outputs};
 //   Result<Value> with = Resolve(step.with, scope);
 //
@@ -39,11 +40,34 @@ Result<RefPath> ParseRefPath(std::string_view text);
 // an unterminated "$(" or a bad path.
 Result<std::vector<RefPath>> CollectRefs(const Value& v);
 
+// Where `steps.<id>.outputs` come from: a map for a plain step, a list of maps for a forEach
+// step. The machine answers from its own state instead of keeping a copy of every output.
+class StepOutputs {
+ public:
+  // The outputs of step `id`, or nullptr when it has none (unknown, or not done).
+  virtual const Value* Find(std::string_view id) const = 0;
+
+ protected:
+  ~StepOutputs() = default;
+};
+
+// StepOutputs held in a map (tests and tools). The map must outlive it.
+class MapOutputs final : public StepOutputs {
+ public:
+  explicit MapOutputs(const std::map<std::string, Value, std::less<>>* map) : map_(map) {}
+  const Value* Find(std::string_view id) const override {
+    auto it = map_->find(id);
+    return it == map_->end() ? nullptr : &it->second;
+  }
+
+ private:
+  const std::map<std::string, Value, std::less<>>* map_;
+};
+
 struct Scope {
   const Value* params = nullptr;  // map
   const Value* item = nullptr;    // null when not in a forEach step
-  // Step id -> its outputs: a map for a plain step, a list of maps for a forEach step.
-  const std::map<std::string, Value, std::less<>>* outputs = nullptr;
+  const StepOutputs* outputs = nullptr;
 };
 
 // Resolves every reference in `v`. kInvalidArgument (naming the path) for a missing key, an

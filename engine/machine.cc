@@ -3,6 +3,7 @@
 // phase). NextEffects and the views live in machine_effects.cc.
 #include "engine/machine.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "engine/expr.h"
@@ -13,10 +14,52 @@ namespace brfed {
 using internal::MachineInstance;
 using internal::MachineStep;
 
+std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> workflow) {
+  auto plan = std::make_shared<MachinePlan>();
+  plan->wf = std::move(workflow);
+  const Workflow* wf = plan->wf.get();
+  if (wf == nullptr) {
+    plan->error = FailedPreconditionError("no workflow");
+    return plan;
+  }
+  plan->first_finally = static_cast<int>(wf->steps.size());
+  std::vector<const StepDef*> defs;
+  for (const StepDef& d : wf->steps) defs.push_back(&d);
+  for (const StepDef& d : wf->finally_steps) defs.push_back(&d);
+  for (size_t i = 0; i < defs.size(); ++i) {
+    plan->step_index.emplace_back(defs[i]->id, static_cast<int>(i));
+  }
+  std::sort(plan->step_index.begin(), plan->step_index.end());
+  for (size_t i = 1; i < plan->step_index.size(); ++i) {
+    if (plan->step_index[i].first == plan->step_index[i - 1].first) {
+      plan->error = FailedPreconditionError("workflow: duplicate step id " +
+                                            std::string(plan->step_index[i].first));
+    }
+  }
+  plan->needs.resize(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const bool is_finally = static_cast<int>(i) >= plan->first_finally;
+    for (const std::string& n : defs[i]->needs) {
+      int need = plan->FindStep(n);
+      if (need < 0 || (need >= plan->first_finally) != is_finally) {
+        plan->error =
+            FailedPreconditionError("workflow: step " + defs[i]->id + " needs unknown step " + n);
+        continue;
+      }
+      plan->needs[i].push_back(need);
+    }
+  }
+  return plan;
+}
+
 RunMachine::RunMachine(std::string run_id, std::shared_ptr<const Workflow> workflow)
+    : RunMachine(std::move(run_id), PlanMachine(std::move(workflow))) {}
+
+RunMachine::RunMachine(std::string run_id, std::shared_ptr<const MachinePlan> plan)
     : impl_(std::make_unique<Impl>()) {
   impl_->run_id = std::move(run_id);
-  impl_->wf = std::move(workflow);
+  impl_->plan = std::move(plan);
+  impl_->wf = impl_->plan->wf.get();
   impl_->Init();
 }
 
@@ -28,7 +71,9 @@ RunState RunMachine::state() const { return impl_->state; }
 uint64_t RunMachine::last_seq() const { return impl_->last_seq; }
 const std::string& RunMachine::run_id() const { return impl_->run_id; }
 const Workflow& RunMachine::workflow() const { return *impl_->wf; }
-const std::shared_ptr<const Workflow>& RunMachine::shared_workflow() const { return impl_->wf; }
+const std::shared_ptr<const Workflow>& RunMachine::shared_workflow() const {
+  return impl_->plan->wf;
+}
 
 Status RunMachine::Apply(const Event& event) {
   Impl::Ref ref{-1, -1};
@@ -42,47 +87,30 @@ Status RunMachine::Apply(const Event& event) {
 }
 
 void RunMachine::Impl::Init() {
-  if (wf == nullptr) {
-    init_error = FailedPreconditionError("no workflow");
-    return;
-  }
-  auto add = [&](const StepDef& def, bool is_finally) {
-    MachineStep s;
+  if (wf == nullptr) return;  // plan->error says so
+  first_finally = plan->first_finally;
+  steps.resize(wf->steps.size() + wf->finally_steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const bool is_finally = static_cast<int>(i) >= first_finally;
+    const StepDef& def = is_finally ? wf->finally_steps[i - first_finally] : wf->steps[i];
+    MachineStep& s = steps[i];
     s.def = &def;
     s.is_finally = is_finally;
     s.for_each = def.for_each.has_value();
     s.expanded = !s.for_each;
-    MachineInstance inst;
+    s.needs = &plan->needs[i];
+    MachineInstance& inst = s.insts.emplace_back();
     if (!s.for_each) inst.key = IdempotencyKey(run_id, def.id, -1);
-    s.insts.push_back(std::move(inst));
-    step_index.emplace_back(def.id, static_cast<int>(steps.size()));
-    steps.push_back(std::move(s));
-  };
-  steps.reserve(wf->steps.size() + wf->finally_steps.size());
-  step_index.reserve(steps.capacity());
-  for (const StepDef& d : wf->steps) add(d, false);
-  first_finally = static_cast<int>(steps.size());
-  for (const StepDef& d : wf->finally_steps) add(d, true);
-  std::sort(step_index.begin(), step_index.end());
-  for (size_t i = 1; i < step_index.size(); ++i) {
-    if (step_index[i].first == step_index[i - 1].first) {
-      init_error = FailedPreconditionError("workflow: duplicate step id " +
-                                           std::string(step_index[i].first));
-    }
   }
   main_open = first_finally;
   finally_open = static_cast<int>(steps.size()) - first_finally;
-  for (MachineStep& s : steps) {
-    for (const std::string& n : s.def->needs) {
-      int need = FindStep(n);
-      if (need < 0 || steps[need].is_finally != s.is_finally) {
-        init_error =
-            FailedPreconditionError("workflow: step " + s.def->id + " needs unknown step " + n);
-        continue;
-      }
-      s.needs.push_back(need);
-    }
-  }
+}
+
+const Value* RunMachine::Impl::Find(std::string_view id) const {
+  int i = FindStep(id);
+  if (i < 0 || !steps[i].Done()) return nullptr;
+  const MachineStep& s = steps[i];
+  return s.for_each ? &s.list_outputs : &s.insts[0].outputs;
 }
 
 std::string RunMachine::Impl::InstanceName(Ref r) const {
@@ -105,7 +133,7 @@ bool IsStepEvent(EventType t) {
 // Checks that `e` can follow the current state; sets *ref for step-instance events. Changes
 // nothing.
 Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
-  if (!init_error.ok()) return init_error;
+  if (!plan->error.ok()) return plan->error;
   if (e.seq != last_seq + 1) {
     return DataLossError("expected seq " + std::to_string(last_seq + 1));
   }
@@ -169,45 +197,47 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
   }
   *ref = {step, slot};
   const MachineInstance& in = s.insts[slot];
-  std::string name = InstanceName(*ref);
-  std::string state_name(InstanceStateName(in.state));
+  // Names are built only for an error: this runs for every record recovery folds.
+  auto name = [&] { return InstanceName(*ref); };
 
   if (e.type == EventType::kAttemptStarted) {
     if (in.state == InstanceState::kReady) {
       if (e.attempt != 1) {
-        return DataLossError(name + " is Ready, attempt " + std::to_string(e.attempt) +
+        return DataLossError(name() + " is Ready, attempt " + std::to_string(e.attempt) +
                              " cannot start");
       }
     } else if (in.state == InstanceState::kBackoff) {
       if (e.attempt != in.attempt + 1) {
-        return DataLossError(name + " backs off after attempt " + std::to_string(in.attempt) +
+        return DataLossError(name() + " backs off after attempt " + std::to_string(in.attempt) +
                              ", attempt " + std::to_string(e.attempt) + " cannot start");
       }
       if (in.next_time.has_value() && e.time < *in.next_time) {
-        return DataLossError(name + " attempt " + std::to_string(e.attempt) +
+        return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                              " starts before its backoff ends");
       }
     } else {
-      return DataLossError(name + " is " + state_name + ", no attempt can start");
+      return DataLossError(name() + " is " + std::string(InstanceStateName(in.state)) +
+                           ", no attempt can start");
     }
     if (e.idempotency_key != in.key) {
-      return DataLossError(name + " key \"" + e.idempotency_key + "\", expected \"" + in.key +
+      return DataLossError(name() + " key \"" + e.idempotency_key + "\", expected \"" + in.key +
                            "\"");
     }
     return Status::OK();
   }
 
   if (in.state != InstanceState::kRunning || e.attempt != in.attempt) {
-    return DataLossError(std::string(EventTypeName(e.type)) + " for " + name + " attempt " +
-                         std::to_string(e.attempt) + ", which is not running (" + state_name +
-                         ", attempt " + std::to_string(in.attempt) + ")");
+    return DataLossError(std::string(EventTypeName(e.type)) + " for " + name() + " attempt " +
+                         std::to_string(e.attempt) + ", which is not running (" +
+                         std::string(InstanceStateName(in.state)) + ", attempt " +
+                         std::to_string(in.attempt) + ")");
   }
   if (e.type == EventType::kAttemptFailed && e.code == StatusCode::kOk) {
-    return DataLossError("AttemptFailed for " + name + " with code OK");
+    return DataLossError("AttemptFailed for " + name() + " with code OK");
   }
   if (e.type == EventType::kAttemptTimedOut &&
       (!in.next_time.has_value() || e.time < *in.next_time)) {
-    return DataLossError(name + " attempt " + std::to_string(e.attempt) +
+    return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                          " timed out before its deadline");
   }
   return Status::OK();
@@ -321,15 +351,12 @@ void RunMachine::Impl::SetNextTime(Ref r, std::optional<TimePoint> t) {
 void RunMachine::Impl::OnInstanceSucceeded(Ref r) {
   MachineStep& s = steps[r.first];
   if (!s.Done()) return;
-  if (!s.for_each) {
-    outputs[s.def->id] = s.insts[0].outputs;
-    return;
-  }
+  if (!s.for_each) return;  // Find answers with the instance's outputs
   Value::List list;
   for (const MachineInstance& in : s.insts) {
     if (in.item_index >= 0) list.push_back(in.outputs);  // the empty placeholder adds none
   }
-  outputs[s.def->id] = Value(std::move(list));
+  s.list_outputs = Value(std::move(list));
 }
 
 void RunMachine::Impl::OnInstanceFailed(Ref r, TimePoint t) {
@@ -365,7 +392,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
     SetState({step, 0}, InstanceState::kReady, t);
     return;
   }
-  Scope scope{.params = &params, .item = nullptr, .outputs = &outputs};
+  Scope scope{.params = &params, .item = nullptr, .outputs = this};
   Result<Value> list = Resolve(*s.def->for_each, scope);
   Status err;
   if (!list.ok()) {
@@ -431,7 +458,7 @@ void RunMachine::Impl::Settle(TimePoint t) {
         MachineStep& s = steps[i];
         if (s.activated) continue;
         bool ok = true;
-        for (int n : s.needs) ok = ok && steps[n].Done();
+        for (int n : *s.needs) ok = ok && steps[n].Done();
         if (!ok) continue;
         Activate(i, t);
         progress = true;
@@ -448,7 +475,7 @@ void RunMachine::Impl::Settle(TimePoint t) {
       if (s.activated) continue;
       bool done = true;
       bool broken = false;
-      for (int n : s.needs) {
+      for (int n : *s.needs) {
         done = done && steps[n].Done();
         broken = broken || steps[n].Broken();
       }

@@ -36,6 +36,13 @@ std::string IdempotencyKey(std::string_view run_id, std::string_view step_id, in
 Duration BackoffDelay(const RetryPolicy& policy, uint64_t seed, std::string_view step_id,
                       int item_index, int next_attempt);
 
+// What every run of one workflow shares: its step graph resolved to indexes (internal).
+struct MachinePlan;
+// The plan of `workflow`. Build it once per definition and hand it to every RunMachine of
+// that definition; a workflow the machine cannot run gives a plan whose machines refuse every
+// event.
+std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> workflow);
+
 class RunMachine {
  public:
   // What the runtime needs to run one Reconcile of a running attempt.
@@ -61,6 +68,9 @@ class RunMachine {
   // REQUIRES: `workflow` is the definition the run started with (its hash is checked against
   // the kRunStarted record).
   RunMachine(std::string run_id, std::shared_ptr<const Workflow> workflow);
+  // The same with the definition's plan, shared by all its runs.
+  // REQUIRES: plan != nullptr (from PlanMachine).
+  RunMachine(std::string run_id, std::shared_ptr<const MachinePlan> plan);
   ~RunMachine();
   RunMachine(RunMachine&&) noexcept;
   RunMachine& operator=(RunMachine&&) noexcept;

@@ -66,7 +66,7 @@ RunMachine::Effects RunMachine::NextEffects(TimePoint now) const { return impl_-
 // happens at `now`.
 RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
   Effects fx;
-  if (!started || IsFinished(state) || !init_error.ok()) return fx;
+  if (!started || IsFinished(state) || !plan->error.ok()) return fx;
   if (!Round(now, &fx)) return fx;
   Impl next = *this;
   size_t applied = 0;
@@ -170,7 +170,7 @@ Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
   if (attempt.step == nullptr) return InvalidArgumentError("attempt has no step");
   Scope scope{.params = &impl_->params,
               .item = attempt.item_index >= 0 ? &attempt.item : nullptr,
-              .outputs = &impl_->outputs};
+              .outputs = impl_.get()};
   Result<Value> with = Resolve(attempt.step->with, scope);
   if (!with.ok()) {
     return with.status().WithContext("step " + attempt.step->id + " with");

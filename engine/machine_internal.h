@@ -10,7 +10,7 @@
 #pragma once
 
 #include <algorithm>
-#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/expr.h"
 #include "engine/machine.h"
 
 namespace brfed {
@@ -74,10 +75,11 @@ struct MachineStep {
   bool expanded = false;   // insts hold the real items (always true without forEach)
   bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
   bool any_started = false;
-  std::vector<int> needs;  // step indexes, same section
+  const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
   std::vector<MachineInstance> insts;
-  int succeeded = 0;  // instances in kSucceeded
-  int terminal = 0;   // instances in any terminal state
+  Value list_outputs;  // a forEach step's outputs once Done: its items' outputs, in order
+  int succeeded = 0;   // instances in kSucceeded
+  int terminal = 0;    // instances in any terminal state
 
   bool Done() const { return expanded && succeeded == static_cast<int>(insts.size()); }
   bool Broken() const { return terminal > succeeded; }
@@ -85,13 +87,31 @@ struct MachineStep {
 
 }  // namespace internal
 
-struct RunMachine::Impl {
+// What every run of one workflow shares: the step graph resolved to indexes, built once per
+// definition instead of once per run (recovery builds a machine for every run).
+struct MachinePlan {
+  std::shared_ptr<const Workflow> wf;
+  Status error;           // a workflow the machine cannot run (duplicate ids, unknown needs)
+  int first_finally = 0;  // main steps, then finally steps
+  std::vector<std::vector<int>> needs;  // per step index: the indexes it needs
+  // (step id, index), sorted by id.
+  std::vector<std::pair<std::string_view, int>> step_index;
+
+  // The index of step `id`, or -1.
+  int FindStep(std::string_view id) const {
+    auto it = std::lower_bound(step_index.begin(), step_index.end(), id,
+                               [](const auto& e, std::string_view k) { return e.first < k; });
+    return it != step_index.end() && it->first == id ? it->second : -1;
+  }
+};
+
+struct RunMachine::Impl final : StepOutputs {
   using Ref = std::pair<int, int>;                // (step index, slot)
   using Timed = std::tuple<TimePoint, int, int>;  // (time, step index, slot)
 
   std::string run_id;
-  std::shared_ptr<const Workflow> wf;
-  Status init_error;  // a workflow the machine cannot run (unknown needs)
+  std::shared_ptr<const MachinePlan> plan;
+  const Workflow* wf = nullptr;  // plan->wf
 
   bool started = false;
   RunState state = RunState::kRunning;
@@ -112,16 +132,9 @@ struct RunMachine::Impl {
 
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step
-  // (step id, index into steps), sorted by id: one allocation per run, found by binary search
-  // (a run is recovered by building a machine per run, so its set-up cost counts).
-  std::vector<std::pair<std::string_view, int>> step_index;
-  // The index of step `id`, or -1.
-  int FindStep(std::string_view id) const {
-    auto it = std::lower_bound(step_index.begin(), step_index.end(), id,
-                               [](const auto& e, std::string_view k) { return e.first < k; });
-    return it != step_index.end() && it->first == id ? it->second : -1;
-  }
-  std::map<std::string, Value, std::less<>> outputs;  // of the steps that are Done
+  int FindStep(std::string_view id) const { return plan->FindStep(id); }
+  // StepOutputs: the outputs of a step that is Done.
+  const Value* Find(std::string_view id) const override;
 
   internal::FlatSet<Ref> ready;
   internal::FlatSet<Ref> running;

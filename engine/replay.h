@@ -28,5 +28,9 @@ namespace brfed {
 Result<RunMachine> ReplayRun(std::string run_id, std::shared_ptr<const Workflow> workflow,
                              const std::vector<Event>& events,
                              uint64_t until_seq = std::numeric_limits<uint64_t>::max());
+// The same with the definition's machine plan (PlanMachine), shared by all its runs.
+Result<RunMachine> ReplayRun(std::string run_id, std::shared_ptr<const MachinePlan> plan,
+                             const std::vector<Event>& events,
+                             uint64_t until_seq = std::numeric_limits<uint64_t>::max());
 
 }  // namespace brfed

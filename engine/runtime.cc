@@ -46,23 +46,26 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
                          std::string(EventTypeName(first.type)) + ", not RunStarted");
   }
-  if (scratch->workflow == nullptr || scratch->definition_hash != first.definition_hash) {
-    Result<std::shared_ptr<const Workflow>> wf = definitions_.Get(first.definition_hash);
-    if (!wf.ok()) return wf.status().WithContext(where);
+  if (scratch->plan == nullptr || scratch->definition_hash != first.definition_hash) {
+    Result<std::shared_ptr<const MachinePlan>> plan = definitions_.GetPlan(first.definition_hash);
+    if (!plan.ok()) return plan.status().WithContext(where);
     scratch->definition_hash = first.definition_hash;
-    scratch->workflow = std::move(wf).value();
+    scratch->plan = std::move(plan).value();
   }
-  Result<RunMachine> m = ReplayRun(rec.run_id, scratch->workflow, rec.events);
+  Result<RunMachine> m = ReplayRun(rec.run_id, scratch->plan, rec.events);
   if (!m.ok()) return m.status().WithContext("engine: recover");
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
   slot->params =
       std::make_shared<const Value>(first.params.is_null() ? Value(Value::Map{}) : first.params);
   slot->started = true;
   for (const Event& e : rec.events) {
-    SlotKey key{e.step_id, e.item_index};
     if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;
-    if (e.type == EventType::kAttemptStarted) slot->recovered_observed.erase(key);
-    if (e.type == EventType::kObserved) slot->recovered_observed[key] = e.message;
+    if (e.type == EventType::kAttemptStarted && !slot->recovered_observed.empty()) {
+      slot->recovered_observed.erase(SlotKey{e.step_id, e.item_index});
+    }
+    if (e.type == EventType::kObserved) {
+      slot->recovered_observed[SlotKey{e.step_id, e.item_index}] = e.message;
+    }
   }
   // What the first pass would do for the run's running attempts, done here, in parallel and
   // while the run is in this core's cache; the first pass only dispatches. A fresh slot has
@@ -314,9 +317,9 @@ Result<RunView> RuntimeImpl::ReadBack(const std::string& run_id) {
   if (events->empty() || events->front().type != EventType::kRunStarted) {
     return DataLossError("engine: run " + run_id + " seq 1: not RunStarted");
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const Workflow> wf,
-                   definitions_.Get(events->front().definition_hash));
-  ASSIGN_OR_RETURN(RunMachine m, ReplayRun(run_id, wf, *events));
+  ASSIGN_OR_RETURN(std::shared_ptr<const MachinePlan> plan,
+                   definitions_.GetPlan(events->front().definition_hash));
+  ASSIGN_OR_RETURN(RunMachine m, ReplayRun(run_id, plan, *events));
   return m.View();
 }
 

@@ -110,9 +110,8 @@ void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
   // append is done the engine thread leaves r.appending alone and never retires the slot, so
   // the appender can read both. Both closures hold two pointers: no allocation.
   appends_.push_back([this, slot = &r] {
-    options_.journal->AppendRunAsync(slot->run_id, slot->appending, [this, slot](Status s) {
-      PostAppended(slot, std::move(s));
-    });
+    options_.journal->AppendRunAsync(slot->run_id, slot->appending,
+                                     [this, slot](Status s) { PostAppended(slot, std::move(s)); });
   });
 }
 
@@ -255,16 +254,17 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
       return;
     }
   }
-  definitions_.Put(workflow);
   Event e;
   e.type = EventType::kRunStarted;
   e.seq = 1;
   e.time = env_->Now();
   e.workflow_name = workflow->name;
   e.definition_hash = workflow->hash;
+  // The machine plans the definition once; runs share the plan.
+  std::shared_ptr<const MachinePlan> plan = definitions_.Put(std::move(workflow));
   e.params = params;
   e.seed = rng_();
-  RunMachine machine(run_id, std::move(workflow));
+  RunMachine machine(run_id, std::move(plan));
   // Applied when chosen, like every record (Pump); nothing acts before it is durable.
   if (Status applied = machine.Apply(e); !applied.ok()) {
     done->set_value(applied.WithContext("engine: start run " + run_id));

@@ -2,15 +2,24 @@
 
 #include <utility>
 
+#include "engine/machine_internal.h"
+
 namespace brfed {
 
-void DefinitionCache::Put(std::shared_ptr<const Workflow> workflow) {
+std::shared_ptr<const MachinePlan> DefinitionCache::Put(std::shared_ptr<const Workflow> workflow) {
   std::lock_guard<std::mutex> l(mu_);
+  auto it = cache_.find(workflow->hash);
+  if (it != cache_.end()) return it->second;
   std::string hash = workflow->hash;
-  cache_.try_emplace(std::move(hash), std::move(workflow));
+  return cache_.emplace(std::move(hash), PlanMachine(std::move(workflow))).first->second;
 }
 
 Result<std::shared_ptr<const Workflow>> DefinitionCache::Get(std::string_view hash) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MachinePlan> plan, GetPlan(hash));
+  return plan->wf;
+}
+
+Result<std::shared_ptr<const MachinePlan>> DefinitionCache::GetPlan(std::string_view hash) {
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = cache_.find(hash);
@@ -30,12 +39,12 @@ Result<std::shared_ptr<const Workflow>> DefinitionCache::Get(std::string_view ha
                                    " no longer loads: " + wf.status().message());
   }
   if (wf->hash != hash) {
-    return DataLossError("definition " + std::string(hash) + " has text hashing to " +
-                         wf->hash);
+    return DataLossError("definition " + std::string(hash) + " has text hashing to " + wf->hash);
   }
-  auto shared = std::make_shared<const Workflow>(std::move(*wf));
+  std::shared_ptr<const MachinePlan> plan =
+      PlanMachine(std::make_shared<const Workflow>(std::move(*wf)));
   std::lock_guard<std::mutex> l(mu_);
-  return cache_.try_emplace(std::string(hash), std::move(shared)).first->second;
+  return cache_.try_emplace(std::string(hash), std::move(plan)).first->second;
 }
 
 }  // namespace brfed

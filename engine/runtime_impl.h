@@ -153,8 +153,8 @@ class RuntimeImpl final : public Runtime {
   Result<RunView> ReadBack(const std::string& run_id);
   // A recovery thread's memory, reused from run to run.
   struct RecoverScratch {
-    std::string definition_hash;  // of `workflow`: runs mostly share a definition
-    std::shared_ptr<const Workflow> workflow;
+    std::string definition_hash;  // of `plan`: runs mostly share a definition
+    std::shared_ptr<const MachinePlan> plan;
     std::vector<RunMachine::Attempt> running;
     std::vector<std::pair<SlotKey, AttemptSlot>> ended;
   };

@@ -112,7 +112,8 @@ class ResolveTest : public ::testing::Test {
       {"snap", Value::List{Value::Map{{"id", "snap-a"}, {"size", 10}},
                            Value::Map{{"id", "snap-b"}, {"size", 20}}}},
   };
-  Scope scope_{.params = &params_, .item = &item_, .outputs = &outputs_};
+  MapOutputs outputs_view_{&outputs_};
+  Scope scope_{.params = &params_, .item = &item_, .outputs = &outputs_view_};
 };
 
 TEST_F(ResolveTest, ResolvesReferences) {
