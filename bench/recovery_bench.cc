@@ -149,9 +149,12 @@ int Main(int argc, char** argv) {
   if (!engine.ok()) return Fail(engine.status());
   double recovery = SecondsSince(t0);
   size_t active = (*engine)->ActiveRunIds().size();
+  EngineStats::Recovery phases = (*engine)->stats().recovery;
   std::printf(
-      "recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs)\n",
-      active, recovery, journal_open, recovery - journal_open);
+      "recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs: "
+      "read+fold %.3fs, index %.3fs, first pass %.3fs)\n",
+      active, recovery, journal_open, recovery - journal_open, phases.fold_seconds,
+      phases.index_seconds, phases.first_pass_seconds);
   engine->reset();
   journal->reset();
   if (FlagInt(argc, argv, "keep", 0) == 0) {

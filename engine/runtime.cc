@@ -14,6 +14,13 @@
 
 namespace brfed {
 namespace internal {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
 
 RuntimeImpl::RuntimeImpl(EngineOptions options)
     : options_(std::move(options)),
@@ -99,10 +106,13 @@ Status RuntimeImpl::Recover() {
         });
     errors[part] = folding_failed || s.ok() ? s : s.WithContext("engine: recover");
   };
+  const auto t_fold = std::chrono::steady_clock::now();
   std::vector<std::thread> helpers;
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(recover, t);
   recover(0);
   for (std::thread& t : helpers) t.join();
+  const auto t_index = std::chrono::steady_clock::now();
+  recovery_.fold_seconds = std::chrono::duration<double>(t_index - t_fold).count();
   // Parts are ranges of run ids in order: the first damaged run is the first part's error.
   for (const Status& s : errors) {
     if (!s.ok()) return s;
@@ -127,6 +137,8 @@ Status RuntimeImpl::Recover() {
       runs_.emplace(std::move(id), std::move(slot));
     }
   }
+  recovery_.runs = total;
+  recovery_.index_seconds = SecondsSince(t_index);
   return Status::OK();
 }
 
@@ -137,6 +149,7 @@ void RuntimeImpl::Start() {
   // The first pass: every recovered run re-issues Reconcile for its running attempts under
   // their journaled keys (prepared by RecoverRun), appends what is due (timeouts that passed
   // while the process was down, starts) and re-arms its timer from its absolute deadlines.
+  const auto t_first = std::chrono::steady_clock::now();
   std::promise<void> first_pass;
   Post([this, &first_pass] {
     for (const auto& [id, r] : runs_) {
@@ -147,6 +160,8 @@ void RuntimeImpl::Start() {
     first_pass.set_value();
   });
   first_pass.get_future().wait();
+  std::lock_guard<std::mutex> l(mu_);
+  recovery_.first_pass_seconds = SecondsSince(t_first);
 }
 
 bool RuntimeImpl::Post(std::function<void()> fn) {
@@ -329,6 +344,7 @@ EngineStats RuntimeImpl::stats() {
   s.reconciles = reconciles_.load();
   std::lock_guard<std::mutex> l(mu_);
   s.active_runs = active_.size();
+  s.recovery = recovery_;
   return s;
 }
 

@@ -258,6 +258,7 @@ class RuntimeImpl final : public Runtime {
   std::unordered_map<std::string, RunView> finished_;  // the most recently finished runs
   std::deque<std::string> finished_order_;
   std::unordered_map<std::string, Status> stalled_;
+  EngineStats::Recovery recovery_;  // written before Start returns
 };
 
 }  // namespace brfed::internal

@@ -37,16 +37,21 @@ double Seconds(const std::string& from, const std::string& to) {
 
 void RegisterManagerMetrics(Metrics* m) {
   m->Describe("fed_volume_backup_status", "counter", "VolumeBackups that ended, by status");
-  m->Describe("fed_volume_backup_total_time_sec", "counter", "Seconds from start to end of VolumeBackups");
+  m->Describe("fed_volume_backup_total_time_sec", "counter",
+              "Seconds from start to end of VolumeBackups");
   m->Describe("fed_volume_backup_total_size_gb", "counter", "GiB backed up by VolumeBackups");
   m->Describe("fed_volume_backup_cleanup_status", "counter", "VolumeBackup clean-ups, by status");
   m->Describe("fed_volume_backup_cleanup_total_time_sec", "counter",
               "Seconds from deletion to clean-up of VolumeBackups");
   m->Describe("brfed_runs_finished_total", "counter", "Runs finished, by workflow and state");
   m->Describe("brfed_runs_active", "gauge", "Unfinished runs held by the engine");
-  m->Describe("brfed_step_attempts_total", "counter", "Step attempts of finished runs, by action and result");
+  m->Describe("brfed_step_attempts_total", "counter",
+              "Step attempts of finished runs, by action and result");
   m->Describe("brfed_engine_transitions_total", "counter", "Journaled transitions");
   m->Describe("brfed_engine_reconciles_total", "counter", "Reconcile calls");
+  m->Describe("brfed_engine_recovered_runs", "gauge", "Unfinished runs resumed at start");
+  m->Describe("brfed_engine_recovery_seconds", "gauge",
+              "Seconds the engine took at start to resume its unfinished runs");
   m->Describe("brfed_journal_batches_total", "counter", "Journal write batches (one fsync each)");
   m->Describe("brfed_journal_records_total", "counter", "Journal records committed");
   m->Describe("brfed_journal_commit_latency_seconds", "gauge",
@@ -74,9 +79,12 @@ void ObserveStatusWrite(Metrics* m, const json& before, const json& status, Time
     m->Add("fed_volume_backup_total_time_sec", base,
            Seconds(protocol::StringAt(status, {"timeStarted"}),
                    protocol::StringAt(status, {"timeCompleted"})));
-    int64_t size = status.value("backupSize", json(0)).is_number_integer() ? status["backupSize"].get<int64_t>() : 0;
+    int64_t size = status.value("backupSize", json(0)).is_number_integer()
+                       ? status["backupSize"].get<int64_t>()
+                       : 0;
     if (size > 0) {
-      m->Add("fed_volume_backup_total_size_gb", base, static_cast<double>(size) / (1024.0 * 1024 * 1024));
+      m->Add("fed_volume_backup_total_size_gb", base,
+             static_cast<double>(size) / (1024.0 * 1024 * 1024));
     }
   } else if (became("Cleaned") || became("CleanFailed")) {
     std::string phase = became("Cleaned") ? "Cleaned" : "CleanFailed";
@@ -87,8 +95,9 @@ void ObserveStatusWrite(Metrics* m, const json& before, const json& status, Time
   }
 }
 
-void ObserveRun(Metrics* m, const RunView& run,
-                const std::function<std::string(const std::string&, const std::string&)>& action_of) {
+void ObserveRun(
+    Metrics* m, const RunView& run,
+    const std::function<std::string(const std::string&, const std::string&)>& action_of) {
   if (!IsFinished(run.state)) return;
   m->Add("brfed_runs_finished_total",
          {{"workflow", run.workflow_name}, {"state", std::string(RunStateName(run.state))}});
@@ -98,14 +107,16 @@ void ObserveRun(Metrics* m, const RunView& run,
       // Every attempt but the last failed (or timed out); the last ended in the final state.
       std::string action = action_of(run.workflow_name, i.step_id);
       if (i.attempt > 1) {
-        m->Add("brfed_step_attempts_total", {{"action", action}, {"result", "retried"}}, i.attempt - 1);
+        m->Add("brfed_step_attempts_total", {{"action", action}, {"result", "retried"}},
+               i.attempt - 1);
       }
       m->Add("brfed_step_attempts_total",
              {{"action", action}, {"result", std::string(InstanceStateName(i.state))}});
     }
     if (i.step_id == "initialize" && i.attempt > 0) pause_start = i.started_at;
     if (i.step_id == "resume-gc" && i.state == InstanceState::kSucceeded) pause_end = i.finished_at;
-    if (i.step_id == "teardown" && i.state == InstanceState::kSucceeded) teardown_end = i.finished_at;
+    if (i.step_id == "teardown" && i.state == InstanceState::kSucceeded)
+      teardown_end = i.finished_at;
   }
   if (run.workflow_name == "volume-backup" && pause_start) {
     std::optional<TimePoint> end = pause_end ? pause_end : teardown_end;
@@ -123,6 +134,9 @@ void AddEngineCollector(Metrics* m, Engine* engine, Journal* journal,
     out.Set("brfed_runs_active", {}, static_cast<double>(es.active_runs));
     out.Set("brfed_engine_transitions_total", {}, static_cast<double>(es.transitions));
     out.Set("brfed_engine_reconciles_total", {}, static_cast<double>(es.reconciles));
+    out.Set("brfed_engine_recovered_runs", {}, static_cast<double>(es.recovery.runs));
+    out.Set("brfed_engine_recovery_seconds", {},
+            es.recovery.fold_seconds + es.recovery.index_seconds + es.recovery.first_pass_seconds);
     JournalStats js = journal->stats();
     out.Set("brfed_journal_batches_total", {}, static_cast<double>(js.batches));
     out.Set("brfed_journal_records_total", {}, static_cast<double>(js.records));

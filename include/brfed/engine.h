@@ -29,10 +29,10 @@
 namespace brfed {
 
 enum class InstanceState {
-  kPending = 1,    // waiting for its dependencies
-  kReady = 2,      // dependencies done; no attempt started yet
-  kRunning = 3,    // attempt `attempt` started (journaled) and not ended
-  kBackoff = 4,    // attempt failed retryably; the next starts at `next_time`
+  kPending = 1,  // waiting for its dependencies
+  kReady = 2,    // dependencies done; no attempt started yet
+  kRunning = 3,  // attempt `attempt` started (journaled) and not ended
+  kBackoff = 4,  // attempt failed retryably; the next starts at `next_time`
   kSucceeded = 5,
   kFailed = 6,
   kTimedOut = 7,   // the last attempt timed out and no retry is left
@@ -51,7 +51,7 @@ struct InstanceView {
   InstanceState state = InstanceState::kPending;
   int attempt = 0;  // attempts started so far
   std::string idempotency_key;
-  TimePoint started_at{};        // of the first attempt
+  TimePoint started_at{};  // of the first attempt
   TimePoint attempt_started_at{};
   TimePoint finished_at{};
   std::optional<TimePoint> next_time;  // backoff end or attempt deadline
@@ -77,14 +77,22 @@ struct EngineStats {
   uint64_t transitions = 0;  // records journaled
   uint64_t reconciles = 0;   // Reconcile calls
   size_t active_runs = 0;
+  // How the engine's start went, in seconds of wall time: reading and folding every
+  // unfinished run, indexing them, and the first pass that re-armed them.
+  struct Recovery {
+    size_t runs = 0;
+    double fold_seconds = 0;
+    double index_seconds = 0;
+    double first_pass_seconds = 0;
+  } recovery;
 };
 
 struct EngineOptions {
-  Env* env = nullptr;                 // not owned; required
-  Journal* journal = nullptr;         // not owned; required
-  const StepRegistry* steps = nullptr;  // not owned; required
-  const ServiceMap* services = nullptr; // not owned; may be null
-  int workers = 4;                    // threads running Reconcile
+  Env* env = nullptr;                    // not owned; required
+  Journal* journal = nullptr;            // not owned; required
+  const StepRegistry* steps = nullptr;   // not owned; required
+  const ServiceMap* services = nullptr;  // not owned; may be null
+  int workers = 4;                       // threads running Reconcile
   // Called on the engine thread after a run's transition became durable and was applied.
   // Must be quick and must not call back into the engine synchronously.
   std::function<void(const RunView&)> on_run_changed;

@@ -140,14 +140,18 @@ TEST_F(RuntimeJournalTest, ResumesAfterReopeningTheJournalWithEachSideEffectOnce
 
   Open();  // recovery reads the run, its definition and its records back from LevelDB
   EXPECT_EQ(engine_->ActiveRunIds(), (std::vector<std::string>{"res"}));
+  EngineStats::Recovery recovered = engine_->stats().recovery;
+  EXPECT_EQ(recovered.runs, 1u);
+  EXPECT_GT(recovered.fold_seconds, 0);
+  EXPECT_GT(recovered.first_pass_seconds, 0);
   Result<RunView> mid = engine_->GetRun("res");
   ASSERT_TRUE(mid.ok()) << mid.status().ToString();
   Result<RunView> v = Drive("res");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->state, RunState::kSucceeded);
-  EXPECT_EQ(SortedLines(out), (std::vector<std::string>{"res:fan:0 fan 0", "res:fan:1 fan 1",
-                                                        "res:fan:2 fan 2", "res:first first",
-                                                        "res:last last"}));
+  EXPECT_EQ(SortedLines(out),
+            (std::vector<std::string>{"res:fan:0 fan 0", "res:fan:1 fan 1", "res:fan:2 fan 2",
+                                      "res:first first", "res:last last"}));
   // The sleep kept its journaled start across the restart.
   for (const InstanceView& i : v->instances) {
     if (i.step_id != "nap") continue;
@@ -164,6 +168,7 @@ TEST_F(RuntimeJournalTest, ResumesAfterReopeningTheJournalWithEachSideEffectOnce
   // After another restart the finished run is read back from the journal.
   Close();
   Open();
+  EXPECT_EQ(engine_->stats().recovery.runs, 0u);  // nothing unfinished to resume
   Result<RunView> again = engine_->WaitRun("res", Duration(0));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->state, RunState::kSucceeded);
