@@ -80,6 +80,12 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   PrepareAct(*slot, &scratch->running, &scratch->ended);
   scratch->ended.clear();
   slot->act = false;
+  // And what its Pump would find: usually nothing to append, only a timer to arm.
+  if (slot->inputs.empty()) {
+    RunMachine::Effects fx = slot->machine.NextEffects(env_->Now());
+    slot->recovered_settled = fx.append.empty();
+    slot->recovered_wake_at = fx.wake_at;
+  }
   return slot;
 }
 
@@ -120,21 +126,40 @@ Status RuntimeImpl::Recover() {
 
   size_t total = 0;
   for (const std::vector<std::unique_ptr<RunSlot>>& part : found) total += part.size();
+  // Two indexes, built at once: active_ (for any thread) beside, runs_ (the engine thread's)
+  // here. `found` keeps owning every slot until both are done, so neither side changes what
+  // the other reads; runs_ takes the unfinished slots over after.
+  std::unordered_set<std::string> active;
+  std::thread indexer([&found, &active, total] {
+    active.reserve(total);
+    for (const std::vector<std::unique_ptr<RunSlot>>& part : found) {
+      for (const std::unique_ptr<RunSlot>& slot : part) {
+        if (!IsFinished(slot->machine.state())) active.insert(slot->run_id);
+      }
+    }
+  });
   runs_.reserve(total);
+  recovered_.reserve(total);
+  for (const std::vector<std::unique_ptr<RunSlot>>& part : found) {
+    for (const std::unique_ptr<RunSlot>& slot : part) {
+      if (IsFinished(slot->machine.state())) continue;
+      runs_.emplace(slot->run_id, std::unique_ptr<RunSlot>(slot.get()));  // owned twice until...
+      recovered_.push_back(slot.get());
+    }
+  }
+  indexer.join();
   std::lock_guard<std::mutex> l(mu_);
-  active_.reserve(total);
+  active_.swap(active);
   for (std::vector<std::unique_ptr<RunSlot>>& part : found) {
     for (std::unique_ptr<RunSlot>& slot : part) {
-      if (IsFinished(slot->machine.state())) {
-        // The active index still lists a run whose RunFinished is journaled (a journal whose
-        // index update was lost). Nothing is left to do for it; it is served as finished.
-        finished_order_.push_back(slot->run_id);
-        finished_.insert_or_assign(slot->run_id, slot->machine.View());
+      if (!IsFinished(slot->machine.state())) {
+        slot.release();  // ...here: runs_ owns it
         continue;
       }
-      active_.insert(slot->run_id);
-      std::string id = slot->run_id;
-      runs_.emplace(std::move(id), std::move(slot));
+      // The active index still lists a run whose RunFinished is journaled (a journal whose
+      // index update was lost). Nothing is left to do for it; it is served as finished.
+      finished_order_.push_back(slot->run_id);
+      finished_.insert_or_assign(slot->run_id, slot->machine.View());
     }
   }
   recovery_.runs = total;
@@ -152,10 +177,17 @@ void RuntimeImpl::Start() {
   const auto t_first = std::chrono::steady_clock::now();
   std::promise<void> first_pass;
   Post([this, &first_pass] {
-    for (const auto& [id, r] : runs_) {
+    // In the order recovery allocated the slots, which walks memory forward.
+    for (RunSlot* r : recovered_) {
       DispatchPrepared(*r);
-      MarkDirty(*r);
+      if (r->recovered_settled) {
+        ArmRunTimer(*r, r->recovered_wake_at);  // what Pump would do: nothing to append
+      } else {
+        MarkDirty(*r);
+      }
     }
+    recovered_.clear();
+    recovered_.shrink_to_fit();
     PumpDirty();
     first_pass.set_value();
   });

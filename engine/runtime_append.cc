@@ -274,7 +274,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   slot->params = std::make_shared<const Value>(std::move(params));
   slot->start_waiters.push_back(done);
   RunSlot& r = *slot;
-  runs_.emplace(run_id, std::move(slot));
+  runs_.emplace(r.run_id, std::move(slot));
   Append(r, {std::move(e)});
 }
 

@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -75,6 +76,9 @@ struct RunSlot {
   // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
   std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
   std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
+  // Recovery found nothing to append (Pump would only arm the timer, at recovered_wake_at).
+  bool recovered_settled = false;
+  std::optional<TimePoint> recovered_wake_at;
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
   uint64_t wake_token = 0;
@@ -224,9 +228,11 @@ class RuntimeImpl final : public Runtime {
 
   // Engine thread only (and the constructor, Recover and the destructor while it is not
   // running).
-  std::unordered_map<std::string, std::unique_ptr<RunSlot>> runs_;  // stable addresses
+  // Keyed by a view of the slot's own run_id, which lives exactly as long as the entry.
+  std::unordered_map<std::string_view, std::unique_ptr<RunSlot>> runs_;  // stable addresses
   // Retired slots still pinned by Reconcile tasks or queued in dirty_.
   std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
+  std::vector<RunSlot*> recovered_;  // Recover's slots, in its order, until the first pass
   WakeIndex waits_;
   // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a
   // Reconcile that read the world before such a wake, and then waits on that ref, must run
