@@ -14,6 +14,8 @@ namespace brfed {
 using internal::MachineInstance;
 using internal::MachineStep;
 
+const internal::InstanceDetail internal::DetailBox::kNone;
+
 std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> workflow) {
   auto plan = std::make_shared<MachinePlan>();
   plan->wf = std::move(workflow);
@@ -281,14 +283,14 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       in.attempt = e.attempt;
       in.attempt_started_at = t;
       if (e.attempt == 1) in.started_at = t;
-      in.observed.clear();
+      if (!in.detail.empty()) in.detail.mut().observed.clear();
       s.any_started = true;
       SetState(ref, InstanceState::kRunning, t);
       SetNextTime(ref,
                   s.def->timeout ? std::optional<TimePoint>(t + *s.def->timeout) : std::nullopt);
       return;
     case EventType::kObserved:
-      in.observed = e.message;
+      in.detail.mut().observed = e.message;
       return;
     case EventType::kAttemptSucceeded:
       in.outputs = e.outputs;
@@ -300,11 +302,11 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
     case EventType::kAttemptTimedOut: {
       bool timed_out = e.type == EventType::kAttemptTimedOut;
       if (timed_out) {
-        in.last_error =
+        in.detail.mut().last_error =
             DeadlineExceededError("attempt " + std::to_string(e.attempt) + " timed out after " +
                                   FormatDuration(s.def->timeout.value_or(Duration(0))));
       } else {
-        in.last_error = Status(e.code, e.message);
+        in.detail.mut().last_error = Status(e.code, e.message);
       }
       if ((timed_out || e.retryable) && e.attempt <= retry.limit) {
         SetState(ref, InstanceState::kBackoff, t);
@@ -361,7 +363,7 @@ void RunMachine::Impl::OnInstanceSucceeded(Ref r) {
 
 void RunMachine::Impl::OnInstanceFailed(Ref r, TimePoint t) {
   if (first_failure.empty()) {
-    first_failure = "step " + InstanceName(r) + ": " + Inst(r).last_error.ToString();
+    first_failure = "step " + InstanceName(r) + ": " + Inst(r).last_error().ToString();
   }
   if (steps[r.first].is_finally) {
     finally_failed = true;
@@ -402,7 +404,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
                                ", not a list");
   }
   if (!err.ok()) {
-    s.insts[0].last_error = err;
+    s.insts[0].detail.mut().last_error = err;
     SetState({step, 0}, InstanceState::kFailed, t);
     OnInstanceFailed({step, 0}, t);
     return;
@@ -422,7 +424,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
   for (int i = 0; i < n; ++i) {
     MachineInstance& in = s.insts[i];
     in.item_index = i;
-    in.item = items[i];
+    in.detail.mut().item = items[i];
     in.key = IdempotencyKey(run_id, s.def->id, i);
     SetState({step, i}, InstanceState::kReady, t);
   }

@@ -87,6 +87,10 @@ class RunMachine {
   // graph also starts the finally steps). A kCancelRequested while Finalizing is accepted by
   // Apply and changes nothing: the main graph has ended and finally steps always run.
   Effects NextEffects(TimePoint now) const;
+  // The same records appended to *append, reusing its memory; returns wake_at. Records already
+  // in *append are left as they are (they must have been applied: numbering follows the
+  // state).
+  std::optional<TimePoint> AppendEffects(TimePoint now, std::vector<Event>* append) const;
 
   // The running attempts (state kRunning), in instance order.
   std::vector<Attempt> RunningAttempts() const;

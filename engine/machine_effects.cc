@@ -57,35 +57,45 @@ Duration BackoffDelay(const RetryPolicy& policy, uint64_t seed, std::string_view
   return Duration(static_cast<int64_t>(h % (cap_ms + 1)));
 }
 
-RunMachine::Effects RunMachine::NextEffects(TimePoint now) const { return impl_->Next(now); }
+RunMachine::Effects RunMachine::NextEffects(TimePoint now) const {
+  Effects fx;
+  fx.wake_at = impl_->Next(now, &fx.append);
+  return fx;
+}
+
+std::optional<TimePoint> RunMachine::AppendEffects(TimePoint now,
+                                                   std::vector<Event>* append) const {
+  return impl_->Next(now, append);
+}
 
 // One round: every Ready instance and every due backoff starts an attempt, every attempt past
 // its deadline times out. A timeout can have consequences at the same instant (a zero backoff,
 // the end of the main graph starting the finally steps), so after a round with timeouts the
 // records are applied to one copy of the state and the next round appended, until nothing more
 // happens at `now`.
-RunMachine::Effects RunMachine::Impl::Next(TimePoint now) const {
-  Effects fx;
-  if (!started || IsFinished(state) || !plan->error.ok()) return fx;
-  if (!Round(now, &fx)) return fx;
+std::optional<TimePoint> RunMachine::Impl::Next(TimePoint now, std::vector<Event>* out) const {
+  std::optional<TimePoint> wake;
+  if (!started || IsFinished(state) || !plan->error.ok()) return wake;
+  size_t applied = out->size();
+  if (!Round(now, out, &wake)) return wake;
   Impl next = *this;
-  size_t applied = 0;
   do {
-    for (; applied < fx.append.size(); ++applied) {
+    for (; applied < out->size(); ++applied) {
       Ref ref{-1, -1};
       // Cannot fail: the records were derived from this very state.
-      if (!next.Validate(fx.append[applied], &ref).ok()) return fx;
-      next.Mutate(fx.append[applied], ref);
+      if (!next.Validate((*out)[applied], &ref).ok()) return wake;
+      next.Mutate((*out)[applied], ref);
     }
-  } while (next.Round(now, &fx));
-  return fx;
+  } while (next.Round(now, out, &wake));
+  return wake;
 }
 
-// Appends this state's records at `now` to fx->append (numbered after last_seq) and sets
-// fx->wake_at. Returns true when the records include a timeout (or an attempt whose deadline
-// is already due), whose consequences need another round.
-bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
-  fx->wake_at.reset();
+// Appends this state's records at `now` to *out (numbered after last_seq) and sets *wake.
+// Returns true when the records include a timeout (or an attempt whose deadline is already
+// due), whose consequences need another round.
+bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
+                             std::optional<TimePoint>* wake_out) const {
+  wake_out->reset();
   if (IsFinished(state)) return false;
   std::vector<Ref> due(ready.begin(), ready.end());
   for (const Timed& tm : timers) {
@@ -121,7 +131,7 @@ bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
         if (*s.def->timeout <= Duration(0)) chained = true;
       }
     }
-    fx->append.push_back(std::move(e));
+    out->push_back(std::move(e));
   }
   if (due.empty() && state == RunState::kFinalizing && finally_open == 0) {
     Event e;
@@ -130,7 +140,7 @@ bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
     e.time = now;
     e.final_state = DerivedFinalState();
     e.message = DerivedMessage();
-    fx->append.push_back(std::move(e));
+    out->push_back(std::move(e));
     return false;
   }
   for (const Timed& tm : timers) {
@@ -139,7 +149,7 @@ bool RunMachine::Impl::Round(TimePoint now, Effects* fx) const {
       break;
     }
   }
-  fx->wake_at = wake;
+  *wake_out = wake;
   return chained;
 }
 
@@ -157,7 +167,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     Attempt a;
     a.step = impl_->steps[r.first].def;
     a.item_index = in.item_index;
-    a.item = in.item;
+    a.item = in.item();
     a.attempt = in.attempt;
     a.idempotency_key = in.key;
     a.started_at = in.attempt_started_at;
@@ -200,7 +210,7 @@ RunView RunMachine::View() const {
       InstanceView iv;
       iv.step_id = s.def->id;
       iv.item_index = in.item_index;
-      iv.item = in.item;
+      iv.item = in.item();
       iv.is_finally = s.is_finally;
       iv.state = in.state;
       iv.attempt = in.attempt;
@@ -209,8 +219,8 @@ RunView RunMachine::View() const {
       iv.attempt_started_at = in.attempt_started_at;
       iv.finished_at = in.finished_at;
       iv.next_time = in.next_time;
-      iv.last_error = in.last_error;
-      iv.observed = in.observed;
+      iv.last_error = in.last_error();
+      iv.observed = in.observed();
       iv.outputs = in.outputs;
       v.instances.push_back(std::move(iv));
     }

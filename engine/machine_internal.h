@@ -26,9 +26,40 @@
 namespace brfed {
 namespace internal {
 
+// What few instances carry: an item (forEach), the error of a failed attempt, an observation.
+struct InstanceDetail {
+  Value item;
+  Status last_error;
+  std::string observed;
+};
+
+// An InstanceDetail held out of line, copied with its owner (the machine's state is copied by
+// value): an instance without one stays small, and recovery builds several per run.
+class DetailBox {
+ public:
+  DetailBox() = default;
+  DetailBox(const DetailBox& o) : p_(o.p_ ? std::make_unique<InstanceDetail>(*o.p_) : nullptr) {}
+  DetailBox& operator=(const DetailBox& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<InstanceDetail>(*o.p_) : nullptr;
+    return *this;
+  }
+  DetailBox(DetailBox&&) noexcept = default;
+  DetailBox& operator=(DetailBox&&) noexcept = default;
+
+  const InstanceDetail& get() const { return p_ ? *p_ : kNone; }
+  InstanceDetail& mut() {  // created on first use
+    if (!p_) p_ = std::make_unique<InstanceDetail>();
+    return *p_;
+  }
+  bool empty() const { return p_ == nullptr; }
+
+ private:
+  static const InstanceDetail kNone;
+  std::unique_ptr<InstanceDetail> p_;
+};
+
 struct MachineInstance {
   int item_index = -1;
-  Value item;
   InstanceState state = InstanceState::kPending;
   int attempt = 0;
   std::string key;  // empty for the placeholder of an unexpanded forEach step
@@ -36,9 +67,12 @@ struct MachineInstance {
   TimePoint attempt_started_at{};
   TimePoint finished_at{};
   std::optional<TimePoint> next_time;  // backoff end or attempt deadline
-  Status last_error;
-  std::string observed;
   Value outputs;
+  DetailBox detail;  // item, last_error, observed
+
+  const Value& item() const { return detail.get().item; }
+  const Status& last_error() const { return detail.get().last_error; }
+  const std::string& observed() const { return detail.get().observed; }
 };
 
 // A set kept as a sorted vector. The machine's sets hold a handful of entries, and a node
@@ -160,8 +194,8 @@ struct RunMachine::Impl final : StepOutputs {
   std::string InstanceName(Ref r) const;
 
   // machine_effects.cc
-  Effects Next(TimePoint now) const;
-  bool Round(TimePoint now, Effects* fx) const;
+  std::optional<TimePoint> Next(TimePoint now, std::vector<Event>* out) const;
+  bool Round(TimePoint now, std::vector<Event>* out, std::optional<TimePoint>* wake) const;
 };
 
 }  // namespace brfed

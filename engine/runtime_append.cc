@@ -18,20 +18,22 @@ namespace brfed::internal {
 // and GetRun answers with the durable state.
 void RuntimeImpl::Pump(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
-  std::vector<Event> batch = TakeInputs(r);
+  // The batch is built where it will be in flight: r.appending is free while no append is,
+  // and keeps its memory from batch to batch.
+  std::vector<Event>& batch = r.appending;
+  batch.clear();
+  TakeInputs(r, &batch);
   r.appending_inputs = batch.size();
-  if (!ApplyAhead(r, batch)) return;
-  TimePoint now = env_->Now();
+  if (!ApplyAhead(r, batch, 0)) return;
   std::optional<TimePoint> wake_at;
   for (int round = 0; round < kLookAheadRounds; ++round) {
-    RunMachine::Effects fx = r.machine.NextEffects(now);
-    wake_at = fx.wake_at;
-    if (fx.append.empty()) break;
-    if (!ApplyAhead(r, fx.append)) return;
-    for (Event& e : fx.append) batch.push_back(std::move(e));
+    const size_t from = batch.size();
+    wake_at = r.machine.AppendEffects(pass_now_, &batch);
+    if (batch.size() == from) break;
+    if (!ApplyAhead(r, batch, from)) return;
   }
   if (!batch.empty()) {
-    Append(r, std::move(batch));
+    Append(r);
     return;
   }
   ArmRunTimer(r, wake_at);
@@ -39,10 +41,11 @@ void RuntimeImpl::Pump(RunSlot& r) {
 
 // Applies records chosen for the next append. A record that does not apply is our own broken
 // invariant (it came from this machine's state): the run stalls before it is journaled.
-bool RuntimeImpl::ApplyAhead(RunSlot& r, const std::vector<Event>& records) {
-  for (const Event& e : records) {
-    Status applied = r.machine.Apply(e);
+bool RuntimeImpl::ApplyAhead(RunSlot& r, const std::vector<Event>& records, size_t from) {
+  for (size_t i = from; i < records.size(); ++i) {
+    Status applied = r.machine.Apply(records[i]);
     if (!applied.ok()) {
+      r.appending.clear();  // nothing of it is journaled
       RollBack(r);
       Stall(r, InternalError("engine: a record chosen for the journal does not apply: " +
                              applied.message()));
@@ -62,16 +65,15 @@ void RuntimeImpl::RollBack(RunSlot& r) {
   if (m.ok()) r.machine = std::move(m).value();
 }
 
-// The queued outcomes that still apply, numbered after the run's last record.
-std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
-  std::vector<Event> out;
-  if (r.inputs.empty()) return out;
-  out.reserve(r.inputs.size() + 2);  // room for what they lead to (Pump)
+// The queued outcomes that still apply, numbered after the run's last record, appended to
+// *out.
+void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
+  if (r.inputs.empty()) return;
   // r.attempts mirrors the machine's running attempts: Act ran after the last Apply.
   const std::map<SlotKey, AttemptSlot>& running = r.attempts;
   std::vector<const SlotKey*> ended;  // a few: a linear search
   uint64_t seq = r.machine.last_seq();
-  TimePoint now = env_->Now();
+  const TimePoint now = pass_now_;
   size_t taken = 0;
   for (; taken < r.inputs.size(); ++taken) {
     Event& e = r.inputs[taken];
@@ -88,7 +90,7 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
     }
     e.seq = ++seq;
     e.time = now;
-    out.push_back(std::move(e));
+    out->push_back(std::move(e));
     // A failure, a timeout or a cancel may end other attempts (fail-fast cancels the step's
     // siblings, a failed run finalizes), so the outcomes queued after it are checked against
     // the state it leads to, in a later batch: checked against the state before it, an outcome
@@ -99,11 +101,9 @@ std::vector<Event> RuntimeImpl::TakeInputs(RunSlot& r) {
     }
   }
   r.inputs.erase(r.inputs.begin(), r.inputs.begin() + static_cast<std::ptrdiff_t>(taken));
-  return out;
 }
 
-void RuntimeImpl::Append(RunSlot& r, std::vector<Event> records) {
-  r.appending = std::move(records);
+void RuntimeImpl::Append(RunSlot& r) {
   r.append_in_flight = true;
   ++appends_in_flight_;
   // Handed to the journal by the appender thread at the end of this pass, in order. Until the
@@ -126,12 +126,14 @@ void RuntimeImpl::OnAppendDone(RunSlot* r, Status s) {
 
 void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
   r.append_in_flight = false;
-  std::vector<Event> batch = std::move(r.appending);
-  r.appending.clear();
   if (!s.ok()) {
+    std::vector<Event> batch = std::move(r.appending);
+    r.appending.clear();
     OnAppendFailed(r, std::move(batch), s);
     return;
   }
+  // r.appending is cleared, keeping its memory for the run's next batch (Pump).
+  const std::vector<Event>& batch = r.appending;
   transitions_ += batch.size();  // applied when chosen (Pump)
   r.retried_rejected = false;
   if (!r.started && batch.front().type == EventType::kRunStarted) {
@@ -151,6 +153,7 @@ void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
   // The running attempts changed unless the batch only recorded observations.
   bool act = false;
   for (const Event& e : batch) act |= e.type != EventType::kObserved;
+  r.appending.clear();
   MarkDirty(r, act);
 }
 
@@ -275,7 +278,8 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   slot->start_waiters.push_back(done);
   RunSlot& r = *slot;
   runs_.emplace(r.run_id, std::move(slot));
-  Append(r, {std::move(e)});
+  r.appending.push_back(std::move(e));
+  Append(r);
 }
 
 void RuntimeImpl::OnCancel(const std::string& run_id, const std::string& reason,

@@ -189,11 +189,14 @@ class RuntimeImpl final : public Runtime {
   void DispatchPrepared(RunSlot& r);
   void Pump(RunSlot& r);
   void RunTask(ReconcileTask* task);  // on a worker; takes ownership
-  void Append(RunSlot& r, std::vector<Event> records);
-  bool ApplyAhead(RunSlot& r, const std::vector<Event>& records);
+  // Hands r.appending (applied to the machine already) to the journal.
+  void Append(RunSlot& r);
+  // Applies records[from...] to r's machine; on failure the run stalls and r.appending is
+  // emptied.
+  bool ApplyAhead(RunSlot& r, const std::vector<Event>& records, size_t from);
   void RollBack(RunSlot& r);
   void AnswerView(const std::string& run_id, std::promise<Result<RunView>>* done);
-  std::vector<Event> TakeInputs(RunSlot& r);
+  void TakeInputs(RunSlot& r, std::vector<Event>* out);
   void OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow, Value params,
                std::promise<Status>* done);
   void OnCancel(const std::string& run_id, const std::string& reason, std::promise<Status>* done);
@@ -247,6 +250,7 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
   std::vector<std::function<void()>> appends_;          // appends of this PumpDirty pass
   int appends_in_flight_ = 0;
+  TimePoint pass_now_{};  // the clock, read once per round of PumpDirty
   int reconciles_in_flight_ = 0;
   uint64_t next_token_ = 0;
   std::mt19937_64 rng_;

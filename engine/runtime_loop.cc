@@ -72,6 +72,7 @@ void RuntimeImpl::Loop() {
 
 void RuntimeImpl::PumpDirty() {
   while (!dirty_.empty()) {
+    pass_now_ = env_->Now();  // one reading for the round: records carry milliseconds
     pumping_.swap(dirty_);
     for (RunSlot* slot : pumping_) {
       RunSlot& r = *slot;
