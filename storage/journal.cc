@@ -393,25 +393,28 @@ Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
 }
 
 void JournalImpl::Submit(Pending p) {
-  // Runs this process does not know (new, or forgotten once finished) are looked up on disk,
-  // outside the lock. A run can be forgotten between the two looks (its RunFinished became
-  // durable): then it is looked up again, and the disk says it is finished.
+  // The common case takes the lock once: every run of the append is known, checked and
+  // advanced, and the append queued. Runs this process does not know (new, or forgotten once
+  // finished) are then looked up on disk, outside the lock, and the check is made again. A run
+  // can be forgotten between the two (its RunFinished became durable): it is looked up again,
+  // and the disk says it is finished.
   for (int round = 0;; ++round) {
     std::vector<std::string> unknown;
     {
-      std::unordered_set<std::string_view> listed;  // only for appends of many records
-      std::string_view previous;                    // an append's records mostly belong to one run
       std::lock_guard<std::mutex> l(mu_);
-      for (const EncodedRecord& r : p.records) {
-        std::string_view run = r.run_id();
-        if (run == previous) continue;
-        previous = run;
-        if (runs_.find(run) != runs_.end()) continue;
-        bool seen = p.records.size() <= kSmallAppend
-                        ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
-                        : !listed.insert(run).second;
-        if (!seen) unknown.emplace_back(run);
+      bool missing = false;
+      Status s = sticky_;
+      if (s.ok()) s = CheckAndAdvance(p.records, &missing);
+      if (!missing || round >= 3) {
+        if (missing) s = AbortedError("journal: append: a run was forgotten under it 3 times");
+        if (!s.ok()) {
+          p.records.clear();
+          p.status = std::move(s);
+        }
+        queue_.push_back(std::move(p));
+        break;
       }
+      unknown = UnknownRuns(p.records);
     }
     std::vector<std::pair<std::string, RunInfo>> found;
     for (std::string& run : unknown) {
@@ -421,30 +424,32 @@ void JournalImpl::Submit(Pending p) {
       }
       found.emplace_back(std::move(run), *info);
     }
-
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      // try_emplace: another append may have added the run meanwhile, with queued records that
-      // the disk does not show yet; its entry is the newer one.
-      for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
-      bool forgotten = false;
-      Status s = sticky_;
-      if (s.ok()) s = CheckAndAdvance(p.records, &forgotten);
-      if (!forgotten || round >= 2) {
-        if (forgotten) s = AbortedError("journal: append: a run was forgotten under it 3 times");
-        if (!s.ok()) {
-          p.records.clear();
-          p.status = std::move(s);
-        }
-        queue_.push_back(std::move(p));
-        break;
-      }
-    }
+    std::lock_guard<std::mutex> l(mu_);
+    // try_emplace: another append may have added the run meanwhile, with queued records that
+    // the disk does not show yet; its entry is the newer one.
+    for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
   }
   work_cv_.notify_one();
 }
 
-Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* forgotten) {
+std::vector<std::string> JournalImpl::UnknownRuns(const std::vector<EncodedRecord>& records) const {
+  std::vector<std::string> unknown;
+  std::unordered_set<std::string_view> listed;  // only for appends of many records
+  std::string_view previous;                    // an append's records mostly belong to one run
+  for (const EncodedRecord& r : records) {
+    std::string_view run = r.run_id();
+    if (run == previous) continue;
+    previous = run;
+    if (runs_.find(run) != runs_.end()) continue;
+    bool seen = records.size() <= kSmallAppend
+                    ? std::find(unknown.begin(), unknown.end(), run) != unknown.end()
+                    : !listed.insert(run).second;
+    if (!seen) unknown.emplace_back(run);
+  }
+  return unknown;
+}
+
+Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* missing) {
   // The new state of each run touched, applied only when every record passes. Most appends
   // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
   std::vector<std::pair<RunInfo*, RunInfo>>& touched = touched_;  // memory kept between calls
@@ -458,7 +463,7 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, b
     if (run != previous) {
       auto it = runs_.find(run);
       if (it == runs_.end()) {
-        *forgotten = true;  // finished and forgotten since Submit looked
+        *missing = true;  // Submit looks it up on disk
         return Status::OK();
       }
       live = &it->second;

@@ -109,9 +109,11 @@ class JournalImpl final : public LevelDbJournal {
   // disk, checks and advances their seqs; on error `p.done` gets it.
   void Submit(Pending p);
   // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
-  // Sets *forgotten (and changes nothing) when a run of theirs is not in runs_: it finished and
-  // was forgotten since Submit looked. REQUIRES: mu_ held.
-  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* forgotten);
+  // Sets *missing (and changes nothing) when a run of theirs is not in runs_: new to this
+  // process, or finished and forgotten. REQUIRES: mu_ held.
+  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* missing);
+  // The runs of `records` that runs_ lacks, each once. REQUIRES: mu_ held.
+  std::vector<std::string> UnknownRuns(const std::vector<EncodedRecord>& records) const;
   // After `batch` is durable: forgets the runs it finished (the disk now tells).
   void ForgetFinished(const std::vector<Pending>& batch);
   // The RunInfo of a run not in runs_, from disk.

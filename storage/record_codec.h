@@ -37,6 +37,9 @@ Result<Event> DecodeRecord(std::string_view bytes);
 Status DecodeRecordInto(std::string_view bytes, Event* out);
 
 namespace internal {
+// EncodeRecord through the generated protobuf serializer: the reference the wire encoder is
+// checked against (tests). The same bytes for every event.
+Status EncodeRecordViaProtobuf(const Event& event, std::string* out);
 // The same decoding through the generated protobuf parser: the reference the wire decoder is
 // checked against (tests, fuzzer). Whatever DecodeRecord accepts, this accepts too, with an
 // equal Event. DecodeRecord is stricter: it refuses a known field with the wrong wire type, a
