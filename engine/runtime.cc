@@ -159,7 +159,8 @@ Status RuntimeImpl::Recover() {
       // The active index still lists a run whose RunFinished is journaled (a journal whose
       // index update was lost). Nothing is left to do for it; it is served as finished.
       finished_order_.push_back(slot->run_id);
-      finished_.insert_or_assign(slot->run_id, slot->machine.View());
+      finished_.insert_or_assign(slot->run_id,
+                                 std::make_shared<const RunMachine>(std::move(slot->machine)));
     }
   }
   recovery_.runs = total;
@@ -188,7 +189,9 @@ void RuntimeImpl::Start() {
     }
     recovered_.clear();
     recovered_.shrink_to_fit();
-    PumpDirty();
+    do {
+      PumpDirty();
+    } while (PumpPending());
     first_pass.set_value();
   });
   first_pass.get_future().wait();
@@ -277,11 +280,7 @@ void RuntimeImpl::Wake(const ObjectRef& ref) {
 }
 
 Result<RunView> RuntimeImpl::GetRun(const std::string& run_id) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = finished_.find(run_id);
-    if (it != finished_.end()) return it->second;
-  }
+  if (std::shared_ptr<const RunMachine> m = FindFinished(run_id)) return m->View();
   std::promise<Result<RunView>> done;
   std::future<Result<RunView>> result = done.get_future();
   if (Post([this, run_id, &done] { AnswerView(run_id, &done); })) {
@@ -304,15 +303,17 @@ void RuntimeImpl::AnswerView(const std::string& run_id, std::promise<Result<RunV
     done->set_value(r.machine.View());
     return;
   }
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    auto f = finished_.find(run_id);
-    if (f != finished_.end()) {
-      done->set_value(f->second);
-      return;
-    }
+  if (std::shared_ptr<const RunMachine> m = FindFinished(run_id)) {
+    done->set_value(m->View());
+    return;
   }
   done->set_value(NotFoundError("engine: no run " + run_id + " in memory"));
+}
+
+std::shared_ptr<const RunMachine> RuntimeImpl::FindFinished(const std::string& run_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = finished_.find(run_id);
+  return it != finished_.end() ? it->second : nullptr;
 }
 
 std::vector<std::string> RuntimeImpl::ActiveRunIds() {
@@ -327,11 +328,15 @@ std::vector<std::string> RuntimeImpl::ActiveRunIds() {
 
 Result<RunView> RuntimeImpl::WaitRun(const std::string& run_id, Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::shared_ptr<const RunMachine> finished;  // its view is built outside the lock
   {
     std::unique_lock<std::mutex> l(mu_);
     for (;;) {
       auto f = finished_.find(run_id);
-      if (f != finished_.end()) return f->second;
+      if (f != finished_.end()) {
+        finished = f->second;
+        break;
+      }
       auto s = stalled_.find(run_id);
       if (s != stalled_.end()) return s->second;
       if (active_.count(run_id) == 0) break;
@@ -343,6 +348,7 @@ Result<RunView> RuntimeImpl::WaitRun(const std::string& run_id, Duration timeout
       }
     }
   }
+  if (finished != nullptr) return finished->View();
   // Not in memory: finished long ago, or unknown.
   Result<RunView> v = ReadBack(run_id);
   if (!v.ok()) return v.status();

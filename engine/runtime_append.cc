@@ -210,14 +210,20 @@ void RuntimeImpl::Stall(RunSlot& r, Status s) {
 
 void RuntimeImpl::Finish(RunSlot& r) {
   ClearTimers(r);
-  RunView view = r.machine.View();
+  // The machine itself is kept for the finished cache, not a view of it: views are built when
+  // asked for (rarely, for most runs), and a run ends without copying its state. Nothing reads
+  // r.machine after this (a retired slot is only unpinned and freed).
+  auto machine = std::make_shared<const RunMachine>(std::move(r.machine));
   std::string id = r.run_id;
   Retire(r);
+  std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
   active_.erase(id);
-  if (finished_.insert_or_assign(id, std::move(view)).second) finished_order_.push_back(id);
+  if (finished_.insert_or_assign(id, std::move(machine)).second) finished_order_.push_back(id);
   while (finished_order_.size() > kFinishedCacheSize) {
-    finished_.erase(finished_order_.front());
+    auto it = finished_.find(finished_order_.front());
+    evicted.push_back(std::move(it->second));
+    finished_.erase(it);
     finished_order_.pop_front();
   }
   state_cv_.notify_all();

@@ -127,6 +127,10 @@ class RuntimeImpl final : public Runtime {
   // How many times Pump looks past the records it chose for what they lead to. A run's
   // records settle in two or three rounds; the bound only guards against a machine bug.
   static constexpr int kLookAheadRounds = 8;
+  // Runs PumpDirty takes per call, and how many Reconcile tasks or appends it gathers before
+  // handing them on.
+  static constexpr size_t kPumpBudget = 512;
+  static constexpr size_t kHandOffEvery = 64;
 
   explicit RuntimeImpl(EngineOptions options);
   ~RuntimeImpl() override;
@@ -155,6 +159,8 @@ class RuntimeImpl final : public Runtime {
   void PostAppended(RunSlot* r, Status s);
   // A finished run read back from the journal. Any thread.
   Result<RunView> ReadBack(const std::string& run_id);
+  // The run's machine from the finished cache, or null. Any thread.
+  std::shared_ptr<const RunMachine> FindFinished(const std::string& run_id);
   // A recovery thread's memory, reused from run to run.
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
@@ -176,7 +182,9 @@ class RuntimeImpl final : public Runtime {
     r.queued = true;
     dirty_.push_back(&r);
   }
+  // Acts on and pumps up to kPumpBudget dirty runs (PumpPending says whether more wait).
   void PumpDirty();
+  bool PumpPending() const { return pump_pos_ < pumping_.size() || !dirty_.empty(); }
   void Act(RunSlot& r);
   // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
   // brings r.attempts in line with the machine's running attempts, moving the slots of ended
@@ -245,6 +253,7 @@ class RuntimeImpl final : public Runtime {
   std::unordered_map<std::string, uint64_t> recent_wakes_;
   std::vector<RunSlot*> dirty_;                         // runs with RunSlot::queued set
   std::vector<RunSlot*> pumping_;                       // PumpDirty's round (memory kept)
+  size_t pump_pos_ = 0;                                 // the next run of pumping_ to pump
   std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
   std::vector<std::pair<SlotKey, AttemptSlot>> ended_;  // Act's scratch
   std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
@@ -264,8 +273,10 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::pair<RunSlot*, Status>> appended_;
   bool closed_ = false;  // the engine thread has quit: Post refuses
   bool idle_ = false;
-  std::unordered_set<std::string> active_;             // started, unfinished runs
-  std::unordered_map<std::string, RunView> finished_;  // the most recently finished runs
+  std::unordered_set<std::string> active_;  // started, unfinished runs
+  // The most recently finished runs, their machines (immutable once here; views are built by
+  // whoever asks, outside the lock).
+  std::unordered_map<std::string, std::shared_ptr<const RunMachine>> finished_;
   std::deque<std::string> finished_order_;
   std::unordered_map<std::string, Status> stalled_;
   EngineStats::Recovery recovery_;  // written before Start returns

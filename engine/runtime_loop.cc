@@ -45,7 +45,7 @@ void RuntimeImpl::Loop() {
     {
       std::unique_lock<std::mutex> l(mu_);
       auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
-      bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0;
+      bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending();
       if (empty() && quiet) {
         if (stopping_) {
           closed_ = true;
@@ -55,7 +55,7 @@ void RuntimeImpl::Loop() {
         idle_ = true;
         state_cv_.notify_all();
       }
-      queue_cv_.wait(l, [&] { return !empty(); });
+      queue_cv_.wait(l, [&] { return !empty() || PumpPending(); });
       work.swap(queue_);
       reconciled.swap(reconciled_);
       appended.swap(appended_);
@@ -71,25 +71,34 @@ void RuntimeImpl::Loop() {
 }
 
 void RuntimeImpl::PumpDirty() {
-  while (!dirty_.empty()) {
-    pass_now_ = env_->Now();  // one reading for the round: records carry milliseconds
-    pumping_.swap(dirty_);
-    for (RunSlot* slot : pumping_) {
-      RunSlot& r = *slot;
-      r.queued = false;
-      if (r.gone) {
-        ReleaseIfGone(slot);
-        continue;
-      }
-      // While an append is in flight the machine is ahead of the journal: acting waits for
-      // it (write before act), and OnAppendDone marks the run again.
-      if (r.act && !r.append_in_flight) {
-        r.act = false;
-        Act(r);
-      }
-      Pump(r);
+  // A bounded share of the dirty runs per call, and what they dispatch and append handed on
+  // every so often: after a burst (one wake-up reaching thousands of runs) the pool, the
+  // appender and the committer start at once, and Loop takes their completions in between,
+  // instead of everything waiting for one pass over every run.
+  for (size_t budget = kPumpBudget; budget > 0; --budget) {
+    if (pump_pos_ == pumping_.size()) {
+      pumping_.clear();
+      pump_pos_ = 0;
+      if (dirty_.empty()) break;
+      pass_now_ = env_->Now();  // one reading for the round: records carry milliseconds
+      pumping_.swap(dirty_);
     }
-    pumping_.clear();
+    RunSlot* slot = pumping_[pump_pos_++];
+    RunSlot& r = *slot;
+    r.queued = false;
+    if (r.gone) {
+      ReleaseIfGone(slot);
+      continue;
+    }
+    // While an append is in flight the machine is ahead of the journal: acting waits for it
+    // (write before act), and OnAppendDone marks the run again.
+    if (r.act && !r.append_in_flight) {
+      r.act = false;
+      Act(r);
+    }
+    Pump(r);
+    if (dispatched_.size() >= kHandOffEvery) pool_->SubmitAll(&dispatched_);
+    if (appends_.size() >= kHandOffEvery) appender_->SubmitAll(&appends_);
   }
   if (!dispatched_.empty()) pool_->SubmitAll(&dispatched_);
   if (!appends_.empty()) appender_->SubmitAll(&appends_);

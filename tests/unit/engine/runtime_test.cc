@@ -26,6 +26,7 @@
 #include "engine/memory_journal.h"
 #include "engine/replay.h"
 #include "engine/run_format.h"
+#include "engine/runtime_impl.h"
 #include "gtest/gtest.h"
 
 namespace brfed {
@@ -580,6 +581,32 @@ TEST_F(RuntimeTest, WakeReconcilesOnlyTheStepsWaitingOnThatObject) {
             (std::vector<std::string>{"RunStarted @0", "AttemptStarted w#1 @0",
                                       "Observed w#1 @0", "AttemptSucceeded w#1 @0",
                                       "RunFinished @0"}));
+}
+
+// One wake-up that reaches more runs than PumpDirty takes per call: the rest wait for the
+// next calls, and completions are taken in between; every run still ends, each record once.
+TEST_F(RuntimeTest, AWakeReachingThousandsOfRunsEndsEveryOne) {
+  Harness h(&registry_);
+  h.Open();
+  constexpr int kRuns = 3 * static_cast<int>(internal::RuntimeImpl::kPumpBudget) + 7;
+  std::shared_ptr<const Workflow> wf = Load(kWatch);
+  for (int i = 0; i < kRuns; ++i) {
+    ASSERT_TRUE(h.engine->StartRun("w" + std::to_string(i), wf, Value::Map{}).ok());
+  }
+  h.Idle();
+  EXPECT_EQ(h.gate.calls.load(), kRuns);
+  h.gate.open = true;
+  h.engine->Wake(kGateRef);
+  h.Idle();
+  EXPECT_TRUE(h.engine->ActiveRunIds().empty());
+  for (int i = 0; i < kRuns; ++i) {
+    Result<RunView> v = h.engine->WaitRun("w" + std::to_string(i), Duration(0));
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->state, RunState::kSucceeded);
+  }
+  EXPECT_EQ(h.gate.calls.load(), 2 * kRuns);
+  // RunStarted, AttemptStarted, Observed, AttemptSucceeded, RunFinished: five each.
+  EXPECT_EQ(h.engine->stats().transitions, 5u * kRuns);
 }
 
 constexpr char kResume[] = R"yaml(
