@@ -211,6 +211,25 @@ Status ResolveInto(const Value& v, const Scope& scope, Value* out) {
 
 }  // namespace
 
+bool IsLiteral(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kString:
+      return v.as_string().find("$(") == std::string::npos;
+    case Value::Type::kList:
+      for (const Value& e : v.as_list()) {
+        if (!IsLiteral(e)) return false;
+      }
+      return true;
+    case Value::Type::kMap:
+      for (const auto& [k, e] : v.as_map()) {
+        if (!IsLiteral(e)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
 Result<RefPath> ParseRefPath(std::string_view text) {
   RefPath path;
   path.text = std::string(text);

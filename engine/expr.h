@@ -70,6 +70,10 @@ struct Scope {
   const StepOutputs* outputs = nullptr;
 };
 
+// True when `v` holds no "$(" in any string (no reference, no escape): Resolve would return
+// it unchanged, whatever the scope.
+bool IsLiteral(const Value& v);
+
 // Resolves every reference in `v`. kInvalidArgument (naming the path) for a missing key, an
 // index out of range, or a reference to something the scope lacks.
 Result<Value> Resolve(const Value& v, const Scope& scope);

@@ -14,8 +14,6 @@ namespace brfed {
 using internal::MachineInstance;
 using internal::MachineStep;
 
-const internal::InstanceDetail internal::DetailBox::kNone;
-
 std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> workflow) {
   auto plan = std::make_shared<MachinePlan>();
   plan->wf = std::move(workflow);
@@ -39,6 +37,8 @@ std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> w
     }
   }
   plan->needs.resize(defs.size());
+  plan->with_literal.resize(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) plan->with_literal[i] = IsLiteral(defs[i]->with);
   for (size_t i = 0; i < defs.size(); ++i) {
     const bool is_finally = static_cast<int>(i) >= plan->first_finally;
     for (const std::string& n : defs[i]->needs) {
@@ -112,7 +112,7 @@ const Value* RunMachine::Impl::Find(std::string_view id) const {
   int i = FindStep(id);
   if (i < 0 || !steps[i].Done()) return nullptr;
   const MachineStep& s = steps[i];
-  return s.for_each ? &s.list_outputs : &s.insts[0].outputs;
+  return s.for_each ? &s.list_outputs.get() : &s.insts[0].outputs;
 }
 
 std::string RunMachine::Impl::InstanceName(Ref r) const {
@@ -358,7 +358,7 @@ void RunMachine::Impl::OnInstanceSucceeded(Ref r) {
   for (const MachineInstance& in : s.insts) {
     if (in.item_index >= 0) list.push_back(in.outputs);  // the empty placeholder adds none
   }
-  s.list_outputs = Value(std::move(list));
+  s.list_outputs.mut() = Value(std::move(list));
 }
 
 void RunMachine::Impl::OnInstanceFailed(Ref r, TimePoint t) {

@@ -48,6 +48,7 @@ class RunMachine {
   // What the runtime needs to run one Reconcile of a running attempt.
   struct Attempt {
     const StepDef* step = nullptr;  // points into the workflow
+    int step_index = -1;            // in the machine's plan; -1 when unknown
     int item_index = -1;
     Value item;
     int attempt = 0;

@@ -166,6 +166,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     const MachineInstance& in = impl_->Inst(r);
     Attempt a;
     a.step = impl_->steps[r.first].def;
+    a.step_index = r.first;
     a.item_index = in.item_index;
     a.item = in.item();
     a.attempt = in.attempt;
@@ -178,6 +179,11 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
 
 Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
   if (attempt.step == nullptr) return InvalidArgumentError("attempt has no step");
+  const MachinePlan& plan = *impl_->plan;
+  if (attempt.step_index >= 0 && attempt.step_index < static_cast<int>(plan.with_literal.size()) &&
+      plan.with_literal[attempt.step_index]) {
+    return attempt.step->with;  // nothing to resolve
+  }
   Scope scope{.params = &impl_->params,
               .item = attempt.item_index >= 0 ? &attempt.item : nullptr,
               .outputs = impl_.get()};

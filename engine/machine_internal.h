@@ -33,30 +33,34 @@ struct InstanceDetail {
   std::string observed;
 };
 
-// An InstanceDetail held out of line, copied with its owner (the machine's state is copied by
-// value): an instance without one stays small, and recovery builds several per run.
-class DetailBox {
+// A T held out of line and copied with its owner (the machine's state is copied by value):
+// what most instances and steps never need costs a pointer, and recovery builds many of them.
+template <typename T>
+class Boxed {
  public:
-  DetailBox() = default;
-  DetailBox(const DetailBox& o) : p_(o.p_ ? std::make_unique<InstanceDetail>(*o.p_) : nullptr) {}
-  DetailBox& operator=(const DetailBox& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<InstanceDetail>(*o.p_) : nullptr;
+  Boxed() = default;
+  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  Boxed& operator=(const Boxed& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
     return *this;
   }
-  DetailBox(DetailBox&&) noexcept = default;
-  DetailBox& operator=(DetailBox&&) noexcept = default;
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(Boxed&&) noexcept = default;
 
-  const InstanceDetail& get() const { return p_ ? *p_ : kNone; }
-  InstanceDetail& mut() {  // created on first use
-    if (!p_) p_ = std::make_unique<InstanceDetail>();
+  const T& get() const { return p_ ? *p_ : kNone; }
+  T& mut() {  // created on first use
+    if (!p_) p_ = std::make_unique<T>();
     return *p_;
   }
   bool empty() const { return p_ == nullptr; }
 
  private:
-  static const InstanceDetail kNone;
-  std::unique_ptr<InstanceDetail> p_;
+  static const T kNone;
+  std::unique_ptr<T> p_;
 };
+
+template <typename T>
+const T Boxed<T>::kNone{};
 
 struct MachineInstance {
   int item_index = -1;
@@ -68,7 +72,7 @@ struct MachineInstance {
   TimePoint finished_at{};
   std::optional<TimePoint> next_time;  // backoff end or attempt deadline
   Value outputs;
-  DetailBox detail;  // item, last_error, observed
+  Boxed<InstanceDetail> detail;  // item, last_error, observed
 
   const Value& item() const { return detail.get().item; }
   const Status& last_error() const { return detail.get().last_error; }
@@ -111,9 +115,9 @@ struct MachineStep {
   bool any_started = false;
   const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
   std::vector<MachineInstance> insts;
-  Value list_outputs;  // a forEach step's outputs once Done: its items' outputs, in order
-  int succeeded = 0;   // instances in kSucceeded
-  int terminal = 0;    // instances in any terminal state
+  Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
+  int succeeded = 0;          // instances in kSucceeded
+  int terminal = 0;           // instances in any terminal state
 
   bool Done() const { return expanded && succeeded == static_cast<int>(insts.size()); }
   bool Broken() const { return terminal > succeeded; }
@@ -128,6 +132,7 @@ struct MachinePlan {
   Status error;           // a workflow the machine cannot run (duplicate ids, unknown needs)
   int first_finally = 0;  // main steps, then finally steps
   std::vector<std::vector<int>> needs;  // per step index: the indexes it needs
+  std::vector<bool> with_literal;       // per step index: `with` needs no resolving (IsLiteral)
   // (step id, index), sorted by id.
   std::vector<std::pair<std::string_view, int>> step_index;
 

@@ -212,5 +212,24 @@ TEST(ResolveScopeTest, MissingScopePartsAreErrors) {
   }
 }
 
+// IsLiteral says exactly when Resolve has nothing to do: any "$(" (a reference or the "$$("
+// escape) anywhere in a string value makes a value not literal; keys are never resolved.
+TEST(IsLiteralTest, AnyDollarParenInAStringValueIsNotLiteral) {
+  EXPECT_TRUE(IsLiteral(Value()));
+  EXPECT_TRUE(IsLiteral(Value(3)));
+  EXPECT_TRUE(IsLiteral(Value("1h")));
+  EXPECT_TRUE(IsLiteral(Value("cost $5 (each)")));
+  EXPECT_TRUE(IsLiteral(Value::Map{{"$(key)", "v"}, {"l", Value::List{1, "x"}}}));
+  EXPECT_FALSE(IsLiteral(Value("$(params.x)")));
+  EXPECT_FALSE(IsLiteral(Value("pay $$(not a ref)")));
+  EXPECT_FALSE(IsLiteral(Value::Map{{"k", Value::List{1, Value::Map{{"d", "a$(item)b"}}}}}));
+  // And where it says literal, Resolve indeed returns the value unchanged.
+  Value literal = Value::Map{{"duration", "1h"}, {"sizes", Value::List{1, 2.5, true}}};
+  ASSERT_TRUE(IsLiteral(literal));
+  Result<Value> resolved = Resolve(literal, Scope{});
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(*resolved, literal);
+}
+
 }  // namespace
 }  // namespace brfed
