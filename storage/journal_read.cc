@@ -103,13 +103,16 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
   }
   ASSIGN_OR_RETURN(*ids, ScanIds(kActivePrefix));
   const std::vector<std::string>& active = *ids;
+  // This shard's part: a range of the ids, in id order.
+  const size_t first = active.size() * shard / shards;
+  const size_t end = active.size() * (shard + 1) / shards;
   // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
-  // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). Visit runs in record
-  // order so the whole pass moves forward; Seek only skips runs that are not active.
+  // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). The part is visited in
+  // record order so its pass moves forward; Seek only skips runs that are not active.
   std::vector<std::string> prefixes;
-  prefixes.reserve(active.size());
-  for (const std::string& id : active) prefixes.push_back(RunPrefix(id));
-  std::vector<size_t> order(active.size());
+  prefixes.reserve(end - first);
+  for (size_t i = first; i < end; ++i) prefixes.push_back(RunPrefix(active[i]));
+  std::vector<size_t> order(end - first);
   std::iota(order.begin(), order.end(), 0);
   auto by_prefix = [&](size_t a, size_t b) { return prefixes[a] < prefixes[b]; };
   // Usually already in order (no id is a prefix of another): one pass instead of a sort.
@@ -121,11 +124,9 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
   r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
   RunRecords rr;
-  const size_t first = order.size() * shard / shards;
-  const size_t end = order.size() * (shard + 1) / shards;
-  for (size_t pos = first; pos < end; ++pos) {
-    const size_t i = order[pos];
-    const std::string& prefix = prefixes[i];
+  for (size_t k : order) {
+    const size_t i = first + k;
+    const std::string& prefix = prefixes[k];
     if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
       RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
       it->Seek(prefix);
