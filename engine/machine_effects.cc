@@ -97,7 +97,9 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
                              std::optional<TimePoint>* wake_out) const {
   wake_out->reset();
   if (IsFinished(state)) return false;
-  std::vector<Ref> due(ready.begin(), ready.end());
+  // Scratch kept per thread: this runs for every record the engine chooses.
+  thread_local std::vector<Ref> due;
+  due.assign(ready.begin(), ready.end());
   for (const Timed& tm : timers) {
     if (std::get<0>(tm) > now) break;
     due.emplace_back(std::get<1>(tm), std::get<2>(tm));
@@ -113,7 +115,7 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
   for (Ref r : due) {
     const MachineStep& s = steps[r.first];
     const MachineInstance& in = Inst(r);
-    Event e;
+    Event& e = out->emplace_back();  // built in place
     e.seq = ++seq;
     e.time = now;
     e.step_id = s.def->id;
@@ -131,16 +133,14 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
         if (*s.def->timeout <= Duration(0)) chained = true;
       }
     }
-    out->push_back(std::move(e));
   }
   if (due.empty() && state == RunState::kFinalizing && finally_open == 0) {
-    Event e;
+    Event& e = out->emplace_back();
     e.type = EventType::kRunFinished;
     e.seq = ++seq;
     e.time = now;
     e.final_state = DerivedFinalState();
     e.message = DerivedMessage();
-    out->push_back(std::move(e));
     return false;
   }
   for (const Timed& tm : timers) {
