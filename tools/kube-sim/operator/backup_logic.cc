@@ -92,6 +92,9 @@ bool BackupReconciler::WriteFault(const Fault& fault, const char* default_type,
                                   const char* reason) {
   d_.fault_fired = fault.step;
   std::string type = fault.condition.empty() ? default_type : fault.condition;
+  // A member that fails lets its initialize job go in the same write, as the next reconcile
+  // would: no moment shows it failed while it still holds GC and PD scheduling paused.
+  if (type == "Failed" || type == "Invalid" || type == "VolumeBackupFailed") ReleaseInit();
   return Write(Condition(type, type == "Invalid" ? "InvalidSpec" : reason,
                          "kube-sim: fault injected at " + fault.step));
 }
