@@ -100,6 +100,9 @@ class RunMachine {
   // Inputs of an instance's current attempt with every reference resolved. kInvalidArgument
   // when a reference cannot be resolved (the attempt should then fail, not retryable).
   Result<Value> ResolveWith(const Attempt& attempt) const;
+  // The attempt's step's `with` itself when it needs no resolving (no "$(" anywhere), else
+  // nullptr. Points into the workflow: valid while the machine's plan lives.
+  const Value* LiteralWith(const Attempt& attempt) const;
 
   RunState state() const;
   uint64_t last_seq() const;

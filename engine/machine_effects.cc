@@ -179,11 +179,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
 
 Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
   if (attempt.step == nullptr) return InvalidArgumentError("attempt has no step");
-  const MachinePlan& plan = *impl_->plan;
-  if (attempt.step_index >= 0 && attempt.step_index < static_cast<int>(plan.with_literal.size()) &&
-      plan.with_literal[attempt.step_index]) {
-    return attempt.step->with;  // nothing to resolve
-  }
+  if (const Value* literal = LiteralWith(attempt)) return *literal;  // nothing to resolve
   Scope scope{.params = &impl_->params,
               .item = attempt.item_index >= 0 ? &attempt.item : nullptr,
               .outputs = impl_.get()};
@@ -192,6 +188,16 @@ Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
     return with.status().WithContext("step " + attempt.step->id + " with");
   }
   return with;
+}
+
+const Value* RunMachine::LiteralWith(const Attempt& attempt) const {
+  const MachinePlan& plan = *impl_->plan;
+  if (attempt.step == nullptr || attempt.step_index < 0 ||
+      attempt.step_index >= static_cast<int>(plan.with_literal.size()) ||
+      !plan.with_literal[attempt.step_index]) {
+    return nullptr;
+  }
+  return &attempt.step->with;
 }
 
 RunView RunMachine::View() const {

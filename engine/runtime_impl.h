@@ -93,7 +93,11 @@ struct ReconcileTask {
   Value item;
   int attempt = 0;
   std::string key;
-  Value with;
+  // The step's inputs: its definition's own `with` when that needs no resolving (the plans
+  // live in the DefinitionCache as long as the engine, so the pointer outlives the task), else
+  // `resolved`.
+  const Value* with = nullptr;
+  Value resolved;
   std::shared_ptr<const Value> params;
   TimePoint started_at{};
   Step* step = nullptr;

@@ -23,7 +23,7 @@ class Context final : public StepContext {
   const Value& item() const override { return t_.item; }
   int attempt() const override { return t_.attempt; }
   const std::string& idempotency_key() const override { return t_.key; }
-  const Value& with() const override { return t_.with; }
+  const Value& with() const override { return *t_.with; }
   const Value& params() const override { return *t_.params; }
   TimePoint attempt_started_at() const override { return t_.started_at; }
   TimePoint now() const override { return env_->Now(); }
@@ -150,7 +150,8 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
 
 void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const {
   slot.dirty = false;
-  Result<Value> with = r.machine.ResolveWith(a);
+  const Value* literal = r.machine.LiteralWith(a);
+  Result<Value> with = literal != nullptr ? Result<Value>(Value()) : r.machine.ResolveWith(a);
   Step* step = options_.steps->FindStep(a.step->action);
   if (!with.ok() || step == nullptr) {
     Status why = !with.ok()
@@ -167,7 +168,12 @@ void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot&
   task->item = a.item;
   task->attempt = a.attempt;
   task->key.assign(a.idempotency_key);
-  task->with = std::move(*with);
+  if (literal != nullptr) {
+    task->with = literal;
+  } else {
+    task->resolved = std::move(*with);
+    task->with = &task->resolved;
+  }
   task->params = r.params;
   task->started_at = a.started_at;
   task->step = step;
