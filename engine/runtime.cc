@@ -82,7 +82,7 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   slot->act = false;
   // And what its Pump would find: usually nothing to append, only a timer to arm.
   if (slot->inputs.empty()) {
-    RunMachine::Effects fx = slot->machine.NextEffects(env_->Now());
+    RunMachine::Effects fx = slot->machine.NextEffects(scratch->now);
     slot->recovered_settled = fx.append.empty();
     slot->recovered_wake_at = fx.wake_at;
   }
@@ -99,6 +99,7 @@ Status RuntimeImpl::Recover() {
   std::vector<Status> errors(threads);
   auto recover = [&](size_t part) {
     RecoverScratch scratch;
+    scratch.now = env_->Now();
     bool folding_failed = false;
     Status s = options_.journal->ForEachActiveRunShard(
         part, threads, [&](Journal::RunRecords& rec) -> Status {
@@ -117,8 +118,8 @@ Status RuntimeImpl::Recover() {
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(recover, t);
   recover(0);
   for (std::thread& t : helpers) t.join();
+  recovery_.fold_seconds = SecondsSince(t_fold);
   const auto t_index = std::chrono::steady_clock::now();
-  recovery_.fold_seconds = std::chrono::duration<double>(t_index - t_fold).count();
   // Parts are ranges of run ids in order: the first damaged run is the first part's error.
   for (const Status& s : errors) {
     if (!s.ok()) return s;
@@ -126,34 +127,28 @@ Status RuntimeImpl::Recover() {
 
   size_t total = 0;
   for (const std::vector<std::unique_ptr<RunSlot>>& part : found) total += part.size();
-  // Two indexes, built at once: active_ (for any thread) beside, runs_ (the engine thread's)
-  // here. `found` keeps owning every slot until both are done, so neither side changes what
-  // the other reads; runs_ takes the unfinished slots over after.
-  std::unordered_set<std::string> active;
-  std::thread indexer([&found, &active, total] {
-    active.reserve(total);
-    for (const std::vector<std::unique_ptr<RunSlot>>& part : found) {
-      for (const std::unique_ptr<RunSlot>& slot : part) {
-        if (!IsFinished(slot->machine.state())) active.insert(slot->run_id);
-      }
-    }
-  });
-  runs_.reserve(total);
+  // The unfinished runs in recovery's order: the first pass walks them so, and the second
+  // thread below reads their ids from this list while runs_ takes the slots over here.
   recovered_.reserve(total);
   for (const std::vector<std::unique_ptr<RunSlot>>& part : found) {
     for (const std::unique_ptr<RunSlot>& slot : part) {
-      if (IsFinished(slot->machine.state())) continue;
-      runs_.emplace(slot->run_id, std::unique_ptr<RunSlot>(slot.get()));  // owned twice until...
-      recovered_.push_back(slot.get());
+      if (!IsFinished(slot->machine.state())) recovered_.push_back(slot.get());
     }
   }
-  indexer.join();
+  // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
+  // here.
+  std::unordered_set<std::string> active;
+  std::thread indexer([this, &active] {
+    active.reserve(recovered_.size());
+    for (const RunSlot* r : recovered_) active.insert(r->run_id);
+  });
+  runs_.reserve(recovered_.size());
   std::lock_guard<std::mutex> l(mu_);
-  active_.swap(active);
   for (std::vector<std::unique_ptr<RunSlot>>& part : found) {
     for (std::unique_ptr<RunSlot>& slot : part) {
       if (!IsFinished(slot->machine.state())) {
-        slot.release();  // ...here: runs_ owns it
+        RunSlot& r = *slot;
+        runs_.emplace(r.run_id, std::move(slot));
         continue;
       }
       // The active index still lists a run whose RunFinished is journaled (a journal whose
@@ -163,6 +158,8 @@ Status RuntimeImpl::Recover() {
                                  std::make_shared<const RunMachine>(std::move(slot->machine)));
     }
   }
+  indexer.join();
+  active_.swap(active);
   recovery_.runs = total;
   recovery_.index_seconds = SecondsSince(t_index);
   return Status::OK();

@@ -171,6 +171,7 @@ class RuntimeImpl final : public Runtime {
     std::shared_ptr<const MachinePlan> plan;
     std::vector<RunMachine::Attempt> running;
     std::vector<std::pair<SlotKey, AttemptSlot>> ended;
+    TimePoint now{};  // the clock when the thread began: records carry milliseconds
   };
   // One journaled run folded through a fresh machine, its Reconcile tasks prepared (not
   // dispatched). Any thread; touches no engine state.

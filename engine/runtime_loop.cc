@@ -151,7 +151,8 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
 void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const {
   slot.dirty = false;
   const Value* literal = r.machine.LiteralWith(a);
-  Result<Value> with = literal != nullptr ? Result<Value>(Value()) : r.machine.ResolveWith(a);
+  Result<Value> with = Value();  // used only when `with` needs resolving
+  if (literal == nullptr) with = r.machine.ResolveWith(a);
   Step* step = options_.steps->FindStep(a.step->action);
   if (!with.ok() || step == nullptr) {
     Status why = !with.ok()
