@@ -133,14 +133,17 @@ class JournalImpl final : public LevelDbJournal {
   leveldb::ReadOptions ReadOpts() const;
   // Reads one key; kNotFound when absent.
   Result<std::string> Get(std::string_view key, std::string_view context);
+  // Calls fn with the rest of every key under `prefix` (a/ or f/: a run id), in key order.
+  Status ScanKeys(std::string_view prefix, const std::function<void(std::string_view id)>& fn);
   // The run ids of every key under a/ or f/ (`prefix`), in key order.
   Result<std::vector<std::string>> ScanIds(std::string_view prefix);
-  // The pass behind ReadActiveRuns and ForEachActiveRun: sets *ids to the active run ids
-  // (sorted) and calls fn(i, run) for each, run.run_id == (*ids)[i], in record order. `run` is
-  // one object reused for every run. With shards > 1 only part `shard` of the runs in record
-  // order is visited: a contiguous range of keys, so each part reads forward.
-  Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn,
-                         std::vector<std::string>* ids, size_t shard = 0, size_t shards = 1);
+  // The pass behind ReadActiveRuns and ForEachActiveRun: sets *count to the number of active
+  // runs and calls fn(i, run) for each, i being the run's place among the active ids in id
+  // order, in record order. `run` is one object reused for every run. With shards > 1 only
+  // part `shard` of the runs in record order is visited: a contiguous range of keys, so each
+  // part reads forward.
+  Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn, size_t* count,
+                         size_t shard = 0, size_t shards = 1);
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

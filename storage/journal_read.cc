@@ -28,6 +28,36 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// Whether the records of run `a` come before those of run `b`: their keys compare "<a>/" with
+// "<b>/", so where one id is a prefix of the other the shorter one continues with '/'.
+bool RecordOrderLess(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  if (int c = a.substr(0, n).compare(b.substr(0, n)); c != 0) return c < 0;
+  auto next = [n](std::string_view s) {
+    return static_cast<unsigned char>(n < s.size() ? s[n] : '/');
+  };
+  return next(a) < next(b);
+}
+
+// Run ids in one buffer: every reading thread of recovery scans all of a/, and a string per id
+// was an allocation per active run on each of them.
+class IdList {
+ public:
+  void Add(std::string_view id) {
+    bytes_.append(id);
+    ends_.push_back(bytes_.size());
+  }
+  size_t size() const { return ends_.size(); }
+  std::string_view operator[](size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  std::string bytes_;
+  std::vector<size_t> ends_;
+};
+
 // Reads the records of `run_id` starting at the iterator's position (its first key at or after
 // `prefix`), up to `until_seq`, into *events, replacing what it held. Leaves the iterator at the
 // first key after them. The caller checks it->status() afterwards.
@@ -96,42 +126,40 @@ Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_
 }
 
 Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecords&)>& fn,
-                                    std::vector<std::string>* ids, size_t shard, size_t shards) {
+                                    size_t* count, size_t shard, size_t shards) {
   if (shards == 0 || shard >= shards) {
     return InvalidArgumentError("journal: read active runs: shard " + std::to_string(shard) +
                                 " of " + std::to_string(shards));
   }
-  ASSIGN_OR_RETURN(*ids, ScanIds(kActivePrefix));
-  const std::vector<std::string>& active = *ids;
+  IdList active;
+  RETURN_IF_ERROR(ScanKeys(kActivePrefix, [&](std::string_view id) { active.Add(id); }));
+  *count = active.size();
   // This shard's part: a range of the ids, in id order.
   const size_t first = active.size() * shard / shards;
   const size_t end = active.size() * (shard + 1) / shards;
   // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
   // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). The part is visited in
   // record order so its pass moves forward; Seek only skips runs that are not active.
-  std::vector<std::string> prefixes;
-  prefixes.reserve(end - first);
-  for (size_t i = first; i < end; ++i) prefixes.push_back(RunPrefix(active[i]));
   std::vector<size_t> order(end - first);
-  std::iota(order.begin(), order.end(), 0);
-  auto by_prefix = [&](size_t a, size_t b) { return prefixes[a] < prefixes[b]; };
+  std::iota(order.begin(), order.end(), first);
+  auto by_records = [&](size_t a, size_t b) { return RecordOrderLess(active[a], active[b]); };
   // Usually already in order (no id is a prefix of another): one pass instead of a sort.
-  if (!std::is_sorted(order.begin(), order.end(), by_prefix)) {
-    std::sort(order.begin(), order.end(), by_prefix);
+  if (!std::is_sorted(order.begin(), order.end(), by_records)) {
+    std::sort(order.begin(), order.end(), by_records);
   }
 
   leveldb::ReadOptions r = ReadOpts();
   r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
   RunRecords rr;
-  for (size_t k : order) {
-    const size_t i = first + k;
-    const std::string& prefix = prefixes[k];
+  std::string prefix;
+  for (size_t i : order) {
+    rr.run_id.assign(active[i]);
+    prefix.assign(kRecordPrefix).append(rr.run_id).push_back('/');  // RunPrefix, in place
     if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
       RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
       it->Seek(prefix);
     }
-    rr.run_id = active[i];
     RETURN_IF_ERROR(ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &rr.events));
     RETURN_IF_ERROR(IteratorError(*it, rr.run_id, rr.events));
     if (rr.events.empty()) {
@@ -149,17 +177,17 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
 }
 
 Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
-  std::vector<std::string> ids;
+  size_t count = 0;
   std::vector<RunRecords> out;
   RETURN_IF_ERROR(VisitActiveRuns(
       [&](size_t i, RunRecords& rr) {
-        if (out.empty()) out.resize(ids.size());
+        if (out.empty()) out.resize(count);
         out[i].run_id = std::move(rr.run_id);
         out[i].events = std::move(rr.events);
         return Status::OK();
       },
-      &ids));
-  return out;  // ids are sorted, and out[i] belongs to ids[i]
+      &count));
+  return out;  // out[i] is the run with the i-th active id in id order
 }
 
 Status JournalImpl::ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) {
@@ -168,19 +196,24 @@ Status JournalImpl::ForEachActiveRun(const std::function<Status(RunRecords& run)
 
 Status JournalImpl::ForEachActiveRunShard(size_t shard, size_t shards,
                                           const std::function<Status(RunRecords& run)>& fn) {
-  std::vector<std::string> ids;
-  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &ids, shard, shards);
+  size_t count = 0;
+  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &count, shard, shards);
 }
 
-Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
-  std::vector<std::string> ids;
+Status JournalImpl::ScanKeys(std::string_view prefix,
+                             const std::function<void(std::string_view id)>& fn) {
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ReadOpts()));
   for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
     std::string_view key = ToView(it->key());
     if (!HasPrefix(key, prefix)) break;
-    ids.emplace_back(key.substr(prefix.size()));
+    fn(key.substr(prefix.size()));
   }
-  RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: scan " + std::string(prefix)));
+  return FromLevelDb(it->status(), "journal: scan " + std::string(prefix));
+}
+
+Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(ScanKeys(prefix, [&](std::string_view id) { ids.emplace_back(id); }));
   return ids;
 }
 
