@@ -46,24 +46,31 @@ RuntimeImpl::~RuntimeImpl() {
 
 Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecords& rec,
                                                          RecoverScratch* scratch) {
-  const std::string where = "engine: recover run " + rec.run_id;
-  if (rec.events.empty()) return DataLossError(where + ": no records");
+  auto where = [&rec] { return "engine: recover run " + rec.run_id; };
+  if (rec.events.empty()) return DataLossError(where() + ": no records");
   const Event& first = rec.events.front();
   if (first.type != EventType::kRunStarted) {
-    return DataLossError(where + " seq " + std::to_string(first.seq) + ": " +
+    return DataLossError(where() + " seq " + std::to_string(first.seq) + ": " +
                          std::string(EventTypeName(first.type)) + ", not RunStarted");
   }
   if (scratch->plan == nullptr || scratch->definition_hash != first.definition_hash) {
     Result<std::shared_ptr<const MachinePlan>> plan = definitions_.GetPlan(first.definition_hash);
-    if (!plan.ok()) return plan.status().WithContext(where);
+    if (!plan.ok()) return plan.status().WithContext(where());
     scratch->definition_hash = first.definition_hash;
     scratch->plan = std::move(plan).value();
   }
   Result<RunMachine> m = ReplayRun(rec.run_id, scratch->plan, rec.events);
   if (!m.ok()) return m.status().WithContext("engine: recover");
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
-  slot->params =
-      std::make_shared<const Value>(first.params.is_null() ? Value(Value::Map{}) : first.params);
+  // Runs without params (most) share one empty map per reading thread.
+  if (first.params.is_null() || (first.params.is_map() && first.params.as_map().empty())) {
+    if (scratch->no_params == nullptr) {
+      scratch->no_params = std::make_shared<const Value>(Value::Map{});
+    }
+    slot->params = scratch->no_params;
+  } else {
+    slot->params = std::make_shared<const Value>(first.params);
+  }
   slot->started = true;
   for (const Event& e : rec.events) {
     if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;

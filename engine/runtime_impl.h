@@ -172,6 +172,7 @@ class RuntimeImpl final : public Runtime {
     std::vector<RunMachine::Attempt> running;
     std::vector<std::pair<SlotKey, AttemptSlot>> ended;
     TimePoint now{};  // the clock when the thread began: records carry milliseconds
+    std::shared_ptr<const Value> no_params;  // {}, shared by the runs that have none
   };
   // One journaled run folded through a fresh machine, its Reconcile tasks prepared (not
   // dispatched). Any thread; touches no engine state.
