@@ -100,9 +100,7 @@ void RunMachine::Impl::Init() {
     s.is_finally = is_finally;
     s.for_each = def.for_each.has_value();
     s.expanded = !s.for_each;
-    s.needs = &plan->needs[i];
-    MachineInstance& inst = s.insts.emplace_back();
-    if (!s.for_each) inst.key = IdempotencyKey(run_id, def.id, -1);
+    s.needs = &plan->needs[i];  // its one instance is there already
   }
   main_open = first_finally;
   finally_open = static_cast<int>(steps.size()) - first_finally;
@@ -221,8 +219,8 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
       return DataLossError(name() + " is " + std::string(InstanceStateName(in.state)) +
                            ", no attempt can start");
     }
-    if (e.idempotency_key != in.key) {
-      return DataLossError(name() + " key \"" + e.idempotency_key + "\", expected \"" + in.key +
+    if (!IsIdempotencyKey(e.idempotency_key, run_id, s.def->id, in.item_index)) {
+      return DataLossError(name() + " key \"" + e.idempotency_key + "\", expected \"" + Key(s, in) +
                            "\"");
     }
     return Status::OK();
@@ -419,13 +417,12 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
   }
   // Replace the placeholder (Pending, in no index set) by one instance per item.
   int n = static_cast<int>(items.size());
-  s.insts.assign(n, MachineInstance{});
+  s.insts.assign(n);
   (s.is_finally ? finally_open : main_open) += n - 1;
   for (int i = 0; i < n; ++i) {
     MachineInstance& in = s.insts[i];
     in.item_index = i;
     in.detail.mut().item = items[i];
-    in.key = IdempotencyKey(run_id, s.def->id, i);
     SetState({step, i}, InstanceState::kReady, t);
   }
 }

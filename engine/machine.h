@@ -29,6 +29,9 @@ namespace brfed {
 
 // The idempotency key of a step instance: "<run>:<step>" or "<run>:<step>:<item index>".
 std::string IdempotencyKey(std::string_view run_id, std::string_view step_id, int item_index);
+// Whether `key` is IdempotencyKey(run_id, step_id, item_index), without building it.
+bool IsIdempotencyKey(std::string_view key, std::string_view run_id, std::string_view step_id,
+                      int item_index);
 
 // The wait before attempt `next_attempt` (>= 2) of an instance under `policy`: exponential,
 // capped at max_backoff, and with full jitter a deterministic draw in [0, cap] from
@@ -52,7 +55,7 @@ class RunMachine {
     int item_index = -1;
     Value item;
     int attempt = 0;
-    std::string_view idempotency_key;  // points into the machine: valid until it changes
+    std::string idempotency_key;
     TimePoint started_at{};
     std::optional<TimePoint> deadline;  // per-attempt timeout
   };

@@ -1,6 +1,7 @@
 // RunMachine: what the run should do next (NextEffects), its running attempts, their inputs,
 // and its view. Reads the state; never changes it.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <utility>
 
@@ -19,6 +20,21 @@ std::string IdempotencyKey(std::string_view run_id, std::string_view step_id, in
   key.append(run_id).append(":").append(step_id);
   if (item_index >= 0) key.append(":").append(std::to_string(item_index));
   return key;
+}
+
+bool IsIdempotencyKey(std::string_view key, std::string_view run_id, std::string_view step_id,
+                      int item_index) {
+  auto take = [&key](std::string_view part) {
+    if (key.substr(0, part.size()) != part) return false;
+    key.remove_prefix(part.size());
+    return true;
+  };
+  if (!take(run_id) || !take(":") || !take(step_id)) return false;
+  if (item_index < 0) return key.empty();
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), item_index);
+  return take(":") && take(std::string_view(digits, static_cast<size_t>(end - digits))) &&
+         key.empty();
 }
 
 namespace {
@@ -127,7 +143,7 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
     } else {
       e.type = EventType::kAttemptStarted;
       e.attempt = in.state == InstanceState::kReady ? 1 : in.attempt + 1;
-      e.idempotency_key = in.key;
+      e.idempotency_key = Key(s, in);
       if (s.def->timeout.has_value()) {
         wake_at(now + *s.def->timeout);
         if (*s.def->timeout <= Duration(0)) chained = true;
@@ -170,7 +186,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     a.item_index = in.item_index;
     a.item = in.item();
     a.attempt = in.attempt;
-    a.idempotency_key = in.key;
+    a.idempotency_key = impl_->Key(impl_->steps[r.first], in);
     a.started_at = in.attempt_started_at;
     a.deadline = in.next_time;
     out->push_back(std::move(a));
@@ -226,7 +242,7 @@ RunView RunMachine::View() const {
       iv.is_finally = s.is_finally;
       iv.state = in.state;
       iv.attempt = in.attempt;
-      iv.idempotency_key = in.key;
+      iv.idempotency_key = m.Key(s, in);
       iv.started_at = in.started_at;
       iv.attempt_started_at = in.attempt_started_at;
       iv.finished_at = in.finished_at;

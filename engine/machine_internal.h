@@ -66,7 +66,6 @@ struct MachineInstance {
   int item_index = -1;
   InstanceState state = InstanceState::kPending;
   int attempt = 0;
-  std::string key;  // empty for the placeholder of an unexpanded forEach step
   TimePoint started_at{};
   TimePoint attempt_started_at{};
   TimePoint finished_at{};
@@ -106,6 +105,33 @@ class FlatSet {
   std::vector<T> v_;
 };
 
+// A step's instances: every step holds at least one (its own, or the placeholder of a forEach
+// step that has not expanded), kept inline; an expanded forEach step's items are on the heap.
+// Recovery builds every step of every run, and an allocation per step was a fifth of it.
+class InstanceList {
+ public:
+  size_t size() const { return many_.empty() ? 1 : many_.size(); }
+  MachineInstance& operator[](size_t i) { return data()[i]; }
+  const MachineInstance& operator[](size_t i) const { return data()[i]; }
+  MachineInstance* begin() { return data(); }
+  MachineInstance* end() { return data() + size(); }
+  const MachineInstance* begin() const { return data(); }
+  const MachineInstance* end() const { return data() + size(); }
+  // Replaces the instances by n fresh ones. REQUIRES: n >= 1.
+  void assign(size_t n) {
+    one_ = MachineInstance{};
+    many_.clear();
+    if (n > 1) many_.resize(n);
+  }
+
+ private:
+  MachineInstance* data() { return many_.empty() ? &one_ : many_.data(); }
+  const MachineInstance* data() const { return many_.empty() ? &one_ : many_.data(); }
+
+  MachineInstance one_;                // the only instance, while many_ is empty
+  std::vector<MachineInstance> many_;  // all of them, when there are two or more
+};
+
 struct MachineStep {
   const StepDef* def = nullptr;  // points into the workflow
   bool is_finally = false;
@@ -114,7 +140,7 @@ struct MachineStep {
   bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
   bool any_started = false;
   const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
-  std::vector<MachineInstance> insts;
+  InstanceList insts;
   Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
   int succeeded = 0;          // instances in kSucceeded
   int terminal = 0;           // instances in any terminal state
@@ -179,6 +205,12 @@ struct RunMachine::Impl final : StepOutputs {
   internal::FlatSet<Ref> running;
   internal::FlatSet<Timed> timers;
 
+  // The idempotency key of instance `in` of step `s`: worked out when asked, not stored.
+  // Empty for the placeholder of a forEach step (no items yet, or none at all).
+  std::string Key(const internal::MachineStep& s, const internal::MachineInstance& in) const {
+    if (s.for_each && in.item_index < 0) return {};
+    return IdempotencyKey(run_id, s.def->id, in.item_index);
+  }
   internal::MachineInstance& Inst(Ref r) { return steps[r.first].insts[r.second]; }
   const internal::MachineInstance& Inst(Ref r) const { return steps[r.first].insts[r.second]; }
 

@@ -198,7 +198,9 @@ class RuntimeImpl final : public Runtime {
   // (r.prepared), or queues the failure of one that cannot run. *running is scratch memory.
   void PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
                   std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const;
-  void Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const;
+  // A Reconcile task for attempt `a` into r.prepared (taking a's key and item), or the
+  // failure of one that cannot run into r.inputs.
+  void Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const;
   // Hands r.prepared to the pool, at the end of the pass.
   void DispatchPrepared(RunSlot& r);
   void Pump(RunSlot& r);

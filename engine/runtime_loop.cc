@@ -118,7 +118,7 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
                              std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const {
   for (auto& [key, slot] : r.attempts) slot.live = false;
   r.machine.RunningAttempts(running);
-  for (const RunMachine::Attempt& a : *running) {
+  for (RunMachine::Attempt& a : *running) {
     SlotKey key{a.step->id, a.item_index};
     auto [it, fresh] = r.attempts.try_emplace(key);
     AttemptSlot& slot = it->second;
@@ -136,7 +136,7 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
       }
     }
     slot.live = true;
-    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, a, slot);
+    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, std::move(a), slot);
   }
   for (auto it = r.attempts.begin(); it != r.attempts.end();) {
     if (it->second.live) {
@@ -148,7 +148,7 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
   }
 }
 
-void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot& slot) const {
+void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const {
   slot.dirty = false;
   const Value* literal = r.machine.LiteralWith(a);
   Result<Value> with = Value();  // used only when `with` needs resolving
@@ -166,9 +166,9 @@ void RuntimeImpl::Prepare(RunSlot& r, const RunMachine::Attempt& a, AttemptSlot&
   task->run = &r;
   task->step_id = a.step->id;
   task->item_index = a.item_index;
-  task->item = a.item;
+  task->item = std::move(a.item);
   task->attempt = a.attempt;
-  task->key.assign(a.idempotency_key);
+  task->key = std::move(a.idempotency_key);
   if (literal != nullptr) {
     task->with = literal;
   } else {

@@ -172,7 +172,21 @@ TEST(IdempotencyKeyTest, NamesRunStepAndItem) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.want);
     EXPECT_EQ(IdempotencyKey(c.run, c.step, c.item), c.want);
+    EXPECT_TRUE(IsIdempotencyKey(c.want, c.run, c.step, c.item));
   }
+}
+
+TEST(IdempotencyKeyTest, IsIdempotencyKeyRejectsEveryOtherKey) {
+  const char* others[] = {"",           "r1",         "r1:",        "r1:sna",    "r1:snapx",
+                          "r1:snap:",   "r1:snap:1",  "r1:snap:10", "r1:snap:7x", "r1:snap:07",
+                          "r1;snap:7",  "r:snap:7",   "r10:snap:7", "r1:snap::7", "r1:snap:7:"};
+  for (const char* k : others) {
+    SCOPED_TRACE(k);
+    EXPECT_FALSE(IsIdempotencyKey(k, "r1", "snap", 7));
+  }
+  EXPECT_TRUE(IsIdempotencyKey("r1:snap:7", "r1", "snap", 7));
+  EXPECT_FALSE(IsIdempotencyKey("r1:snap:7", "r1", "snap", -1));
+  EXPECT_FALSE(IsIdempotencyKey("r1:snap", "r1", "snap", 7));
 }
 
 TEST(BackoffDelayTest, WithoutJitterIsTheExponentialCap) {
