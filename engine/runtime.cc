@@ -57,7 +57,10 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     Result<std::shared_ptr<const MachinePlan>> plan = definitions_.GetPlan(first.definition_hash);
     if (!plan.ok()) return plan.status().WithContext(where());
     scratch->definition_hash = first.definition_hash;
-    scratch->plan = std::move(plan).value();
+    // Every machine holds the plan: a reference count of this thread's own, which owns one
+    // reference to the shared one, keeps the reading threads off one contended counter.
+    auto owner = std::make_shared<std::shared_ptr<const MachinePlan>>(std::move(plan).value());
+    scratch->plan = std::shared_ptr<const MachinePlan>(owner, owner->get());
   }
   Result<RunMachine> m = ReplayRun(rec.run_id, scratch->plan, rec.events);
   if (!m.ok()) return m.status().WithContext("engine: recover");
