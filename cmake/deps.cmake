@@ -37,6 +37,7 @@ if(BRFED_JEMALLOC AND NOT BRFED_SANITIZE AND NOT BRFED_TSAN AND NOT BRFED_FUZZ)
                         "or configure with -DBRFED_JEMALLOC=OFF")
   endif()
   target_link_libraries(brfed_malloc INTERFACE ${JEMALLOC_LIBRARY})
+  target_compile_definitions(brfed_malloc INTERFACE BRFED_JEMALLOC_LINKED=1)
 endif()
 
 find_library(GFLAGS_LIBRARY gflags REQUIRED)
