@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "bench/bench_util.h"
 #include "brfed/engine.h"
 #include "brfed/step.h"
@@ -163,9 +164,11 @@ int Main(int argc, char** argv) {
   EngineStats::Recovery phases = (*engine)->stats().recovery;
   std::printf(
       "recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs: "
-      "read+fold %.3fs, index %.3fs, first pass %.3fs), %ld page faults\n",
+      "read+fold %.3fs, index %.3fs, first pass %.3fs), %ld page faults, %.0f MB advised as "
+      "huge pages\n",
       active, recovery, journal_open, recovery - journal_open, phases.fold_seconds,
-      phases.index_seconds, phases.first_pass_seconds, faults);
+      phases.index_seconds, phases.first_pass_seconds, faults,
+      static_cast<double>(HugePageScope::AdvisedBytes()) / 1e6);
   engine->reset();
   journal->reset();
   if (FlagInt(argc, argv, "keep", 0) == 0) {

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <utility>
 
+#include "base/huge_pages.h"
 #include "engine/replay.h"
 #include "engine/runtime_impl.h"
 #include "engine/runtime_params.h"
@@ -108,11 +110,18 @@ Status RuntimeImpl::Recover() {
   std::vector<std::vector<std::unique_ptr<RunSlot>>> found(threads);
   std::vector<Status> errors(threads);
   auto recover = [&](size_t part) {
+    // Nearly all that recovery allocates lives on: the runs' machines and slots (~2.7 KB a
+    // run). Once a part proves big, its fresh memory comes in huge pages: a fault per 2 MiB
+    // instead of per 4 KiB page, which was a quarter of the reading threads' CPU
+    // (base/huge_pages.h). A small journal never touches them.
+    std::optional<HugePageScope> huge;
+    size_t runs = 0;
     RecoverScratch scratch;
     scratch.now = env_->Now();
     bool folding_failed = false;
     Status s = options_.journal->ForEachActiveRunShard(
         part, threads, [&](Journal::RunRecords& rec) -> Status {
+          if (++runs == kHugePageRuns) huge.emplace();
           Result<std::unique_ptr<RunSlot>> r = RecoverRun(rec, &scratch);
           if (!r.ok()) {
             folding_failed = true;
@@ -148,7 +157,10 @@ Status RuntimeImpl::Recover() {
   // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
   // here.
   std::unordered_set<std::string> active;
-  std::thread indexer([this, &active] {
+  const bool big = recovered_.size() >= kHugePageRuns;  // the indexes' nodes live on too
+  HugePageScope runs_huge(big);
+  std::thread indexer([this, &active, big] {
+    HugePageScope active_huge(big);
     active.reserve(recovered_.size());
     for (const RunSlot* r : recovered_) active.insert(r->run_id);
   });

@@ -166,6 +166,8 @@ class RuntimeImpl final : public Runtime {
   // The run's machine from the finished cache, or null. Any thread.
   std::shared_ptr<const RunMachine> FindFinished(const std::string& run_id);
   // A recovery thread's memory, reused from run to run.
+  // Recovery takes its memory in huge pages from this many runs of one part on.
+  static constexpr size_t kHugePageRuns = 1024;
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
     std::shared_ptr<const MachinePlan> plan;
