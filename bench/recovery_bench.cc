@@ -2,20 +2,27 @@
 // full scan of the same database (issue 2 §7).
 //
 //   build/dev/bench/recovery_bench [--runs=100000] [--records_per_run=10] [--dir=/path]
+//                                  [--rounds=5: measurements, each in a fresh process]
 //                                  [--keep=1: leave the journal for brfedctl to look at]
 //
 // Builds a journal of runs * records_per_run records (default 1,000,000 over 100,000 runs)
 // with direct Journal::Append calls of big batches: every run has done all but the last of its
 // test.noop steps and has the last attempt — a test.sleep of an hour — running. Then, with the
-// journal closed:
+// journal closed and compacted, each round starts this program again (--measure=DIR), which
+// measures in one process:
 //   baseline: RawLevelDbFullScan of the database (every key and value read once, checksums
 //             verified) — the floor for any recovery;
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
 //             the machine and re-armed (its running attempt re-issued, timers armed).
-// Target: measured <= 2x baseline. Exit code 0 when met, 1 otherwise.
+// A fresh process per round, because a recovery's cost is half fresh memory, which a second
+// recovery in the same process would find already mapped. Each round's ratio is against its
+// own scan; the verdict is on the median round. Target: measured <= 2x baseline. Exit code 0
+// when met, 1 otherwise.
 
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -90,7 +97,83 @@ void AppendRunEvents(const std::string& run_id, const Workflow& wf, uint64_t see
   }
 }
 
+// One round's figures, as the measuring process prints them on one line.
+struct Round {
+  double scan = 0;  // the baseline
+  double recovery = 0, open = 0, fold = 0, index = 0, first_pass = 0;
+  long faults = 0;
+  double advised_mb = 0;
+  size_t active = 0;
+  double ratio() const { return recovery / scan; }
+};
+constexpr char kRoundFormat[] =
+    "round scan=%lf recovery=%lf open=%lf fold=%lf index=%lf first=%lf faults=%ld "
+    "advised=%lf active=%zu";
+
+// --measure=DIR: one raw scan and one recovery of the journal in DIR, printed as kRoundFormat.
+int Measure(const std::string& jdir) {
+  StepRegistry registry;
+  if (Status s = RegisterTestSteps(&registry); !s.ok()) return Fail(s);
+  Round round;
+  Result<storage::RawResult> scan = storage::RawLevelDbFullScan(jdir);
+  if (!scan.ok()) return Fail(scan.status());
+  round.scan = scan->seconds;
+
+  const long faults0 = MinorFaults();
+  auto t0 = std::chrono::steady_clock::now();
+  JournalOptions jo;
+  jo.dir = jdir;
+  jo.create_if_missing = false;
+  Result<std::unique_ptr<Journal>> journal = OpenJournal(jo);
+  if (!journal.ok()) return Fail(journal.status());
+  round.open = SecondsSince(t0);
+  EngineOptions eo;
+  eo.env = Env::Default();
+  eo.journal = journal->get();
+  eo.steps = &registry;
+  Result<std::unique_ptr<Engine>> engine = OpenEngine(std::move(eo));
+  if (!engine.ok()) return Fail(engine.status());
+  round.recovery = SecondsSince(t0);
+  round.faults = MinorFaults() - faults0;
+  round.advised_mb = static_cast<double>(HugePageScope::AdvisedBytes()) / 1e6;
+  round.active = (*engine)->ActiveRunIds().size();
+  EngineStats::Recovery phases = (*engine)->stats().recovery;
+  round.fold = phases.fold_seconds;
+  round.index = phases.index_seconds;
+  round.first_pass = phases.first_pass_seconds;
+  engine->reset();
+  journal->reset();
+  std::printf(kRoundFormat, round.scan, round.recovery, round.open, round.fold, round.index,
+              round.first_pass, round.faults, round.advised_mb, round.active);
+  std::printf("\n");
+  return 0;
+}
+
+// Runs this program with --measure=jdir and reads its line.
+Result<Round> MeasureInChild(const std::string& jdir) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return InternalError("recovery_bench: readlink /proc/self/exe failed");
+  self[n] = '\0';
+  std::string command = "'" + std::string(self) + "' '--measure=" + jdir + "'";
+  FILE* child = popen(command.c_str(), "r");
+  if (child == nullptr) return InternalError("recovery_bench: cannot start " + command);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), child) != nullptr) out += buf;
+  int status = pclose(child);
+  Round r;
+  if (status != 0 ||
+      std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold, &r.index,
+                  &r.first_pass, &r.faults, &r.advised_mb, &r.active) != 9) {
+    return InternalError("recovery_bench: the measuring process failed (status " +
+                         std::to_string(status) + "): " + out);
+  }
+  return r;
+}
+
 int Main(int argc, char** argv) {
+  if (std::string jdir = Flag(argc, argv, "measure", ""); !jdir.empty()) return Measure(jdir);
   const uint64_t runs = FlagInt(argc, argv, "runs", 100000);
   const uint64_t per_run = FlagInt(argc, argv, "records_per_run", 10);
   if (per_run < 2 || per_run % 2 != 0) {
@@ -137,54 +220,36 @@ int Main(int argc, char** argv) {
   if (Status s = storage::RawLevelDbCompact(jdir); !s.ok()) return Fail(s);
   std::printf("compacted in %.2fs\n", SecondsSince(t_compact));
 
-  // --- Baseline: one full scan of the closed database.
-  Result<storage::RawResult> scan = storage::RawLevelDbFullScan(jdir);
-  if (!scan.ok()) return Fail(scan.status());
-  std::printf("raw leveldb full scan: %llu entries, %.1f MB in %.3fs\n",
-              static_cast<unsigned long long>(scan->records), scan->bytes / 1e6, scan->seconds);
-
-  // --- Measured: open the journal and the engine; OpenEngine returns with every run re-armed.
-  const long faults0 = MinorFaults();
-  auto t0 = std::chrono::steady_clock::now();
-  JournalOptions jo;
-  jo.dir = jdir;
-  jo.create_if_missing = false;
-  Result<std::unique_ptr<Journal>> journal = OpenJournal(jo);
-  if (!journal.ok()) return Fail(journal.status());
-  double journal_open = SecondsSince(t0);
-  EngineOptions eo;
-  eo.env = Env::Default();
-  eo.journal = journal->get();
-  eo.steps = &registry;
-  Result<std::unique_ptr<Engine>> engine = OpenEngine(std::move(eo));
-  if (!engine.ok()) return Fail(engine.status());
-  double recovery = SecondsSince(t0);
-  const long faults = MinorFaults() - faults0;
-  size_t active = (*engine)->ActiveRunIds().size();
-  EngineStats::Recovery phases = (*engine)->stats().recovery;
-  std::printf(
-      "recovery: %zu active runs re-armed in %.3fs (journal open %.3fs, OpenEngine %.3fs: "
-      "read+fold %.3fs, index %.3fs, first pass %.3fs), %ld page faults, %.0f MB advised as "
-      "huge pages\n",
-      active, recovery, journal_open, recovery - journal_open, phases.fold_seconds,
-      phases.index_seconds, phases.first_pass_seconds, faults,
-      static_cast<double>(HugePageScope::AdvisedBytes()) / 1e6);
-  engine->reset();
-  journal->reset();
+  std::vector<Round> rounds;
+  for (uint64_t r = 0; r < std::max<uint64_t>(1, FlagInt(argc, argv, "rounds", 5)); ++r) {
+    Result<Round> round = MeasureInChild(jdir);
+    if (!round.ok()) return Fail(round.status());
+    if (round->active != runs) {
+      return Fail(InternalError("recovered " + std::to_string(round->active) + " runs, expected " +
+                                std::to_string(runs)));
+    }
+    std::printf(
+        "round %llu: raw leveldb full scan %.3fs; recovery %.3fs (journal open %.3fs, "
+        "read+fold %.3fs, index %.3fs, first pass %.3fs), %ld page faults, %.0f MB advised as "
+        "huge pages: %.2fx\n",
+        static_cast<unsigned long long>(r + 1), round->scan, round->recovery, round->open,
+        round->fold, round->index, round->first_pass, round->faults, round->advised_mb,
+        round->ratio());
+    rounds.push_back(*round);
+  }
   if (FlagInt(argc, argv, "keep", 0) == 0) {
     std::filesystem::remove_all(dir);
   } else {
     std::printf("kept the journal in %s\n", jdir.c_str());
   }
-  if (active != runs) {
-    return Fail(InternalError("recovered " + std::to_string(active) + " runs, expected " +
-                              std::to_string(runs)));
-  }
-
-  double ratio = recovery / scan->seconds;
+  std::sort(rounds.begin(), rounds.end(),
+            [](const Round& a, const Round& b) { return a.ratio() < b.ratio(); });
+  const Round& median = rounds[(rounds.size() - 1) / 2];
+  std::printf("median of %zu rounds:\n", rounds.size());
   return PrintRows({
-      {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)", Fixed(recovery, 3),
-       Fixed(scan->seconds, 3), Fixed(ratio, 2) + "x", "<= 2x", ratio <= 2.0},
+      {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)",
+       Fixed(median.recovery, 3), Fixed(median.scan, 3), Fixed(median.ratio(), 2) + "x", "<= 2x",
+       median.ratio() <= 2.0},
   });
 }
 
