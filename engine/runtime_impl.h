@@ -84,6 +84,10 @@ struct RunSlot {
   uint64_t wake_token = 0;
 };
 
+// Recovery takes its memory in huge pages from this many runs of one part on
+// (base/huge_pages.h); a small journal never touches them.
+inline constexpr size_t kHugePageRuns = 1024;
+
 // What a worker needs for one Reconcile call, and what it found. The slot is pinned while the
 // task is in flight, so `run` stays valid (its run_id and params are never changed).
 struct ReconcileTask {
@@ -166,8 +170,6 @@ class RuntimeImpl final : public Runtime {
   // The run's machine from the finished cache, or null. Any thread.
   std::shared_ptr<const RunMachine> FindFinished(const std::string& run_id);
   // A recovery thread's memory, reused from run to run.
-  // Recovery takes its memory in huge pages from this many runs of one part on.
-  static constexpr size_t kHugePageRuns = 1024;
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
     std::shared_ptr<const MachinePlan> plan;

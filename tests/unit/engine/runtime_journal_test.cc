@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "base/fake_env.h"
+#include "base/huge_pages.h"
 #include "brfed/step.h"
 #include "engine/runtime.h"
+#include "engine/runtime_impl.h"
 #include "gtest/gtest.h"
 #include "storage/journal.h"
 
@@ -211,6 +213,61 @@ steps:
   EXPECT_EQ(s.transitions, static_cast<uint64_t>(kRuns) * 6);
   JournalStats js = journal_->stats();
   EXPECT_EQ(js.records, s.transitions);  // every durable record was applied, and only those
+  Result<std::vector<Journal::Problem>> problems = journal_->Verify();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_F(RuntimeJournalTest, ThousandsOfRunsAreRecoveredAndEachFinishesOnce) {
+  // Enough runs that each of the two reading threads passes kHugePageRuns and takes the rest of
+  // its memory in huge pages (when this binary runs on jemalloc, as the programs do).
+  constexpr int kRuns = 2 * static_cast<int>(internal::kHugePageRuns) + 50;
+  Open();
+  auto wf = Load(R"yaml(
+name: nap
+steps:
+  - id: nap
+    action: test.sleep
+    with: {duration: 10s}
+  - id: after
+    action: test.noop
+    needs: [nap]
+)yaml");
+  ASSERT_NE(wf, nullptr);
+  std::vector<std::thread> starters;
+  for (int t = 0; t < 4; ++t) {
+    starters.emplace_back([&, t] {
+      for (int i = t; i < kRuns; i += 4) {
+        Status s = engine_->StartRun("n" + std::to_string(i), wf, Value::Map{});
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      }
+    });
+  }
+  for (std::thread& t : starters) t.join();
+  Idle();
+  ASSERT_EQ(engine_->ActiveRunIds().size(), static_cast<size_t>(kRuns));
+  Close();
+
+  const size_t advised_before = HugePageScope::AdvisedBytes();
+  Open();
+  EXPECT_EQ(engine_->stats().recovery.runs, static_cast<size_t>(kRuns));
+  EXPECT_EQ(engine_->ActiveRunIds().size(), static_cast<size_t>(kRuns));
+#ifdef BRFED_JEMALLOC_LINKED
+  EXPECT_GT(HugePageScope::AdvisedBytes(), advised_before);
+#else
+  EXPECT_EQ(HugePageScope::AdvisedBytes(), advised_before);
+#endif
+  for (int i = 0; i < kRuns; ++i) {
+    Result<RunView> v = Drive("n" + std::to_string(i));
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->state, RunState::kSucceeded);
+  }
+  // After the restart each run journaled the rest of its records once: the nap's end, the
+  // noop step's start and end, RunFinished.
+  EXPECT_EQ(engine_->stats().transitions, static_cast<uint64_t>(kRuns) * 4);
+  Result<std::vector<std::string>> active = journal_->ActiveRuns();
+  ASSERT_TRUE(active.ok());
+  EXPECT_TRUE(active->empty());
   Result<std::vector<Journal::Problem>> problems = journal_->Verify();
   ASSERT_TRUE(problems.ok());
   EXPECT_TRUE(problems->empty());
