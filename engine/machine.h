@@ -54,8 +54,7 @@ class RunMachine {
     int step_index = -1;            // in the machine's plan; -1 when unknown
     int item_index = -1;
     Value item;
-    int attempt = 0;
-    std::string idempotency_key;
+    int attempt = 0;  // its key: IdempotencyKey(run id, step->id, item_index)
     TimePoint started_at{};
     std::optional<TimePoint> deadline;  // per-attempt timeout
   };

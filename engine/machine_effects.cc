@@ -186,7 +186,6 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     a.item_index = in.item_index;
     a.item = in.item();
     a.attempt = in.attempt;
-    a.idempotency_key = impl_->Key(impl_->steps[r.first], in);
     a.started_at = in.attempt_started_at;
     a.deadline = in.next_time;
     out->push_back(std::move(a));

@@ -202,7 +202,7 @@ class RuntimeImpl final : public Runtime {
   // (r.prepared), or queues the failure of one that cannot run. *running is scratch memory.
   void PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
                   std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const;
-  // A Reconcile task for attempt `a` into r.prepared (taking a's key and item), or the
+  // A Reconcile task for attempt `a` into r.prepared (taking a's item), or the
   // failure of one that cannot run into r.inputs.
   void Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const;
   // Hands r.prepared to the pool, at the end of the pass.

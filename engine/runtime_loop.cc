@@ -168,7 +168,7 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   task->item_index = a.item_index;
   task->item = std::move(a.item);
   task->attempt = a.attempt;
-  task->key = std::move(a.idempotency_key);
+  task->key = IdempotencyKey(r.run_id, a.step->id, a.item_index);
   if (literal != nullptr) {
     task->with = literal;
   } else {

@@ -414,7 +414,8 @@ std::string Runner::Attempts() const {
   std::string out;
   for (const RunMachine::Attempt& at : machine_->RunningAttempts()) {
     out += at.step->id + (at.item_index >= 0 ? "[" + std::to_string(at.item_index) + "]" : "") +
-           " attempt=" + std::to_string(at.attempt) + " key=" + std::string(at.idempotency_key) +
+           " attempt=" + std::to_string(at.attempt) +
+           " key=" + IdempotencyKey(machine_->run_id(), at.step->id, at.item_index) +
            " started=" + FormatTime(at.started_at, kFormat) +
            " deadline=" + (at.deadline ? FormatTime(*at.deadline, kFormat) : "none");
     Result<Value> with = machine_->ResolveWith(at);

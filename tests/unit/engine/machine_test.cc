@@ -832,7 +832,8 @@ std::vector<Event> RandomRun(uint64_t seed, RunMachine* live) {
     // Invariants: each key runs at most once; running attempts are exactly the Running rows.
     std::set<std::string> keys;
     for (const RunMachine::Attempt& a : live->RunningAttempts()) {
-      EXPECT_TRUE(keys.insert(std::string(a.idempotency_key)).second) << a.idempotency_key;
+      std::string key = IdempotencyKey(live->run_id(), a.step->id, a.item_index);
+      EXPECT_TRUE(keys.insert(key).second) << key;
     }
     int running_rows = 0;
     for (const InstanceView& in : live->View().instances) {
