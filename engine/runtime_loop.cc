@@ -285,14 +285,14 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
 
 void RuntimeImpl::OnWake(const ObjectRef& ref) {
   if (reconciles_in_flight_ > 0) recent_wakes_[WakeIndex::RefKey(ref)] = ++wake_seq_;
-  for (const InstanceKey& k : waits_.Find(ref)) {
+  waits_.ForEachWaiting(ref, [this](const InstanceKey& k) {
     auto run = runs_.find(k.run_id);
-    if (run == runs_.end()) continue;
+    if (run == runs_.end()) return;
     auto it = run->second->attempts.find(SlotKey{k.step_id, k.item_index});
-    if (it == run->second->attempts.end()) continue;
+    if (it == run->second->attempts.end()) return;
     it->second.dirty = true;
-    MarkDirty(*run->second, /*act=*/true);
-  }
+    MarkDirty(*run->second, /*act=*/true);  // touches neither waits_ nor runs_
+  });
 }
 
 void RuntimeImpl::OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token) {

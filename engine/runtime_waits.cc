@@ -32,10 +32,4 @@ void WakeIndex::Set(const InstanceKey& key, const std::vector<ObjectRef>& refs) 
   }
 }
 
-std::vector<InstanceKey> WakeIndex::Find(const ObjectRef& ref) const {
-  auto it = by_ref_.find(RefKey(ref));
-  if (it == by_ref_.end()) return {};
-  return {it->second.begin(), it->second.end()};
-}
-
 }  // namespace brfed

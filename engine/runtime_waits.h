@@ -1,7 +1,7 @@
 // WakeIndex: which waiting step instances an object change should wake.
 //
 //   index.Set(key, {ref_a, ref_b});       // the instance waits on these now
-//   for (const InstanceKey& k : index.Find(ref_a)) Reconcile(k);
+//   index.ForEachWaiting(ref_a, [](const InstanceKey& k) { Reconcile(k); });
 //   index.Set(key, {});                   // it waits on nothing
 //
 // Owned by the engine thread; not thread-safe.
@@ -33,8 +33,14 @@ class WakeIndex {
  public:
   // Replaces what `key` waits on.
   void Set(const InstanceKey& key, const std::vector<ObjectRef>& refs);
-  // The instances waiting on `ref`, in key order.
-  std::vector<InstanceKey> Find(const ObjectRef& ref) const;
+  // Calls fn(key) for each instance waiting on `ref`, in key order, without copying them (one
+  // object may have thousands of waiters). fn must not change the index.
+  template <typename Fn>
+  void ForEachWaiting(const ObjectRef& ref, Fn&& fn) const {
+    auto it = by_ref_.find(RefKey(ref));
+    if (it == by_ref_.end()) return;
+    for (const InstanceKey& key : it->second) fn(key);
+  }
   size_t size() const { return by_ref_.size(); }
 
   // Fields joined by '\0', which no Kubernetes name holds, so distinct refs never collide.
