@@ -114,6 +114,21 @@ class RuntimeJournalTest : public ::testing::Test {
     return wf.ok() ? std::make_shared<const Workflow>(std::move(*wf)) : nullptr;
   }
 
+  // Starts runs n0 .. n<count - 1> from four threads at once, so their first records share
+  // group commits.
+  void StartRuns(int count, const std::shared_ptr<const Workflow>& wf) {
+    std::vector<std::thread> starters;
+    for (int t = 0; t < 4; ++t) {
+      starters.emplace_back([&, t] {
+        for (int i = t; i < count; i += 4) {
+          Status s = engine_->StartRun("n" + std::to_string(i), wf, Value::Map{});
+          EXPECT_TRUE(s.ok()) << s.ToString();
+        }
+      });
+    }
+    for (std::thread& t : starters) t.join();
+  }
+
   std::vector<std::string> SortedLines(const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> out;
@@ -194,16 +209,7 @@ steps:
 )yaml");
   ASSERT_NE(wf, nullptr);
   constexpr int kRuns = 300;
-  std::vector<std::thread> starters;
-  for (int t = 0; t < 4; ++t) {
-    starters.emplace_back([&, t] {
-      for (int i = t; i < kRuns; i += 4) {
-        Status s = engine_->StartRun("n" + std::to_string(i), wf, Value::Map{});
-        EXPECT_TRUE(s.ok()) << s.ToString();
-      }
-    });
-  }
-  for (std::thread& t : starters) t.join();
+  StartRuns(kRuns, wf);
   for (int i = 0; i < kRuns; ++i) {
     Result<RunView> v = engine_->WaitRun("n" + std::to_string(i), kPatience);
     ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -234,16 +240,7 @@ steps:
     needs: [nap]
 )yaml");
   ASSERT_NE(wf, nullptr);
-  std::vector<std::thread> starters;
-  for (int t = 0; t < 4; ++t) {
-    starters.emplace_back([&, t] {
-      for (int i = t; i < kRuns; i += 4) {
-        Status s = engine_->StartRun("n" + std::to_string(i), wf, Value::Map{});
-        EXPECT_TRUE(s.ok()) << s.ToString();
-      }
-    });
-  }
-  for (std::thread& t : starters) t.join();
+  StartRuns(kRuns, wf);
   Idle();
   ASSERT_EQ(engine_->ActiveRunIds().size(), static_cast<size_t>(kRuns));
   Close();
