@@ -79,8 +79,6 @@ unsigned CreateArena() {
 unsigned CreateArena() { return 0; }
 #endif
 
-}  // namespace
-
 // Scopes take the arenas in turn, so threads in scopes at once rarely share one (an arena's
 // bins are locked when a thread's cache refills from them). Created as first needed.
 unsigned NextArena() {
@@ -92,12 +90,14 @@ unsigned NextArena() {
   const size_t i = next % kArenas;
   if (i == arenas.size()) {
     unsigned arena = CreateArena();
-    if (arena == 0) return 0;  // the switch, or no jemalloc: none now is none later
+    if (arena == 0) return 0;  // the switch, or no jemalloc
     arenas.push_back(arena);
   }
   ++next;
   return arenas[i];
 }
+
+}  // namespace
 
 size_t HugePageScope::AdvisedBytes() { return g_advised.load(std::memory_order_relaxed); }
 

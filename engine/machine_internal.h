@@ -107,7 +107,7 @@ class FlatSet {
 
 // A step's instances: every step holds at least one (its own, or the placeholder of a forEach
 // step that has not expanded), kept inline; an expanded forEach step's items are on the heap.
-// Recovery builds every step of every run, and an allocation per step was a fifth of it.
+// Recovery builds every step of every run, and an allocation per step was a tenth of it.
 class InstanceList {
  public:
   size_t size() const { return many_.empty() ? 1 : many_.size(); }
