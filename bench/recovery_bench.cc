@@ -14,8 +14,8 @@
 //             verified) — the floor for any recovery;
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
 //             the machine and re-armed (its running attempt re-issued, timers armed).
-// A fresh process per round, because a recovery's cost is half fresh memory, which a second
-// recovery in the same process would find already mapped. Each round's ratio is against its
+// A fresh process per round, because much of a recovery's cost is touching fresh memory, which
+// a second recovery in the same process would find already mapped. Each round's ratio is against its
 // own scan; the verdict is on the median round. Target: measured <= 2x baseline. Exit code 0
 // when met, 1 otherwise.
 
