@@ -6,6 +6,7 @@
 //   durable transitions/s      95,000       120,000      0.79x   >= 0.7x  PASS
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -77,6 +78,14 @@ struct Row {
   std::string metric, measured, baseline, ratio, target;
   bool pass = false;
 };
+
+// The element whose key(e) is the median (the lower middle one for an even count); sorts *v by
+// it. REQUIRES: !v->empty().
+template <typename T, typename Key>
+const T& MedianBy(std::vector<T>* v, Key key) {
+  std::sort(v->begin(), v->end(), [&key](const T& a, const T& b) { return key(a) < key(b); });
+  return (*v)[(v->size() - 1) / 2];
+}
 
 // Prints the rows as a table; returns 0 when every row passed, 1 otherwise.
 inline int PrintRows(const std::vector<Row>& rows) {

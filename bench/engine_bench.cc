@@ -204,13 +204,6 @@ Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   return Status::OK();
 }
 
-// The round whose `key` is the median (the lower middle one for an even count).
-const Round& Median(std::vector<Round>& rounds, double (*key)(const Round&)) {
-  std::sort(rounds.begin(), rounds.end(),
-            [key](const Round& a, const Round& b) { return key(a) < key(b); });
-  return rounds[(rounds.size() - 1) / 2];
-}
-
 int Main(int argc, char** argv) {
   Config c;
   c.runs = FlagInt(argc, argv, "runs", 10000);
@@ -243,12 +236,12 @@ int Main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir);
 
-  const Round batched = Median(measured, [](const Round& r) { return r.vs_batched(); });
-  const Round single = Median(measured, [](const Round& r) { return r.vs_single(); });
+  const Round batched = MedianBy(&measured, [](const Round& r) { return r.vs_batched(); });
+  const Round single = MedianBy(&measured, [](const Round& r) { return r.vs_single(); });
   const double commit_p99_ms =
-      Median(measured, [](const Round& r) { return r.commit_p99_ms; }).commit_p99_ms;
+      MedianBy(&measured, [](const Round& r) { return r.commit_p99_ms; }).commit_p99_ms;
   const double append_p99_ms =
-      Median(measured, [](const Round& r) { return r.append_p99_ms; }).append_p99_ms;
+      MedianBy(&measured, [](const Round& r) { return r.append_p99_ms; }).append_p99_ms;
   std::printf("median of %llu rounds:\n", static_cast<unsigned long long>(rounds));
   return PrintRows({
       {"durable transitions/s vs 512-batch", Grouped(batched.engine_rate),

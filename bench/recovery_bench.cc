@@ -15,8 +15,8 @@
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
 //             the machine and re-armed (its running attempt re-issued, timers armed).
 // A fresh process per round, because much of a recovery's cost is touching fresh memory, which
-// a second recovery in the same process would find already mapped. Each round's ratio is against its
-// own scan; the verdict is on the median round. Target: measured <= 2x baseline. Exit code 0
+// a second recovery in the same process would find already mapped. Each round's ratio is against
+// its own scan; the verdict is on the median round. Target: measured <= 2x baseline. Exit code 0
 // when met, 1 otherwise.
 
 #include <sys/resource.h>
@@ -242,9 +242,7 @@ int Main(int argc, char** argv) {
   } else {
     std::printf("kept the journal in %s\n", jdir.c_str());
   }
-  std::sort(rounds.begin(), rounds.end(),
-            [](const Round& a, const Round& b) { return a.ratio() < b.ratio(); });
-  const Round& median = rounds[(rounds.size() - 1) / 2];
+  const Round& median = MedianBy(&rounds, [](const Round& r) { return r.ratio(); });
   std::printf("median of %zu rounds:\n", rounds.size());
   return PrintRows({
       {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)",

@@ -155,7 +155,8 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
   std::string prefix;
   for (size_t i : order) {
     rr.run_id.assign(active[i]);
-    prefix.assign(kRecordPrefix).append(rr.run_id).push_back('/');  // RunPrefix, in place
+    prefix.clear();
+    AppendRunPrefix(rr.run_id, &prefix);
     if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
       RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
       it->Seek(prefix);

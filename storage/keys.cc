@@ -30,10 +30,14 @@ bool GetBigEndian64(std::string_view in, uint64_t* v) {
   return true;
 }
 
-void AppendRecordKey(std::string_view run_id, uint64_t seq, std::string* out) {
+void AppendRunPrefix(std::string_view run_id, std::string* out) {
   out->append(kRecordPrefix);
   out->append(run_id);
   out->push_back('/');
+}
+
+void AppendRecordKey(std::string_view run_id, uint64_t seq, std::string* out) {
+  AppendRunPrefix(run_id, out);
   PutBigEndian64(seq, out);
 }
 
@@ -45,9 +49,8 @@ std::string RecordKey(std::string_view run_id, uint64_t seq) {
 }
 
 std::string RunPrefix(std::string_view run_id) {
-  std::string k(kRecordPrefix);
-  k.append(run_id);
-  k.push_back('/');
+  std::string k;
+  AppendRunPrefix(run_id, &k);
   return k;
 }
 

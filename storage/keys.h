@@ -42,6 +42,8 @@ std::string RecordKey(std::string_view run_id, uint64_t seq);
 void AppendRecordKey(std::string_view run_id, uint64_t seq, std::string* out);
 // r/<run-id>/ : every record key of the run starts with it.
 std::string RunPrefix(std::string_view run_id);
+// Appends RunPrefix(run_id) to *out.
+void AppendRunPrefix(std::string_view run_id, std::string* out);
 // The smallest key after every key that starts with `prefix` ("" when there is none).
 std::string PrefixEnd(std::string_view prefix);
 
