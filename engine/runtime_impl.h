@@ -136,9 +136,10 @@ class RuntimeImpl final : public Runtime {
   // records settle in two or three rounds; the bound only guards against a machine bug.
   static constexpr int kLookAheadRounds = 8;
   // Runs PumpDirty takes per call, and how many Reconcile tasks or appends it gathers before
-  // handing them on.
+  // handing them on. Handing on every 256 rather than every 64 wakes the pool and the appender
+  // a quarter as often: engine_bench measured ~5% more transitions/s (16 lost ~9%).
   static constexpr size_t kPumpBudget = 512;
-  static constexpr size_t kHandOffEvery = 64;
+  static constexpr size_t kHandOffEvery = 256;
 
   explicit RuntimeImpl(EngineOptions options);
   ~RuntimeImpl() override;
@@ -194,6 +195,10 @@ class RuntimeImpl final : public Runtime {
   }
   // Acts on and pumps up to kPumpBudget dirty runs (PumpPending says whether more wait).
   void PumpDirty();
+  // Acts on and pumps, now, the runs marked dirty since dirty_ held `from` entries.
+  void PumpMarked(size_t from);
+  // Acts on r if it needs it and no append is in flight, then pumps it; frees it if gone.
+  void PumpOne(RunSlot* r);
   bool PumpPending() const { return pump_pos_ < pumping_.size() || !dirty_.empty(); }
   void Act(RunSlot& r);
   // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
@@ -265,6 +270,7 @@ class RuntimeImpl final : public Runtime {
   std::unordered_map<std::string, uint64_t> recent_wakes_;
   std::vector<RunSlot*> dirty_;                         // runs with RunSlot::queued set
   std::vector<RunSlot*> pumping_;                       // PumpDirty's round (memory kept)
+  std::vector<RunSlot*> marked_;                        // PumpMarked's runs (memory kept)
   size_t pump_pos_ = 0;                                 // the next run of pumping_ to pump
   std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
   std::vector<std::pair<SlotKey, AttemptSlot>> ended_;  // Act's scratch

@@ -62,9 +62,21 @@ void RuntimeImpl::Loop() {
     }
     for (std::function<void()>& fn : work) fn();
     work.clear();
+    // A completion's run is acted on and pumped at once, while its state is still in the
+    // cache: with thousands of runs in flight, pumping it only after the whole batch of
+    // completions found it evicted again (engine_bench: ~6% more transitions/s this way). The
+    // outcomes of one batch of Reconciles are taken first, so a fan-out's siblings that ended
+    // together are journaled together.
+    pass_now_ = env_->Now();
+    size_t marked_from = dirty_.size();
     for (std::unique_ptr<ReconcileTask>& t : reconciled) OnReconcileDone(std::move(t));
     reconciled.clear();
-    for (auto& [r, s] : appended) OnAppendDone(r, std::move(s));
+    PumpMarked(marked_from);
+    for (auto& [r, s] : appended) {
+      marked_from = dirty_.size();
+      OnAppendDone(r, std::move(s));
+      PumpMarked(marked_from);
+    }
     appended.clear();
     PumpDirty();
   }
@@ -76,10 +88,10 @@ void RuntimeImpl::PumpDirty() {
   // appender and the committer start at once, and Loop takes their completions in between,
   // instead of everything waiting for one pass over every run.
   if (!dirty_.empty() && pump_pos_ < pumping_.size()) {
-    // Runs marked since the round began (mostly completions: outcomes to journal) go ahead of
-    // the rest of the round, up to half the budget, so durable progress does not wait behind
-    // a burst's backlog and the backlog still moves by half a budget per call. A run is in
-    // one of the two lists at most (MarkDirty skips a queued run).
+    // Runs marked since the round began (by a wake, a timer, a cancel) go ahead of the rest
+    // of the round, up to half the budget, so they do not wait behind a burst's backlog and
+    // the backlog still moves by half a budget per call. A run is in one of the two lists at
+    // most (MarkDirty skips a queued run).
     const size_t n = std::min(dirty_.size(), kPumpBudget / 2);
     pumping_.insert(pumping_.begin() + static_cast<std::ptrdiff_t>(pump_pos_), dirty_.begin(),
                     dirty_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -94,25 +106,36 @@ void RuntimeImpl::PumpDirty() {
       pass_now_ = env_->Now();  // one reading for the round: records carry milliseconds
       pumping_.swap(dirty_);
     }
-    RunSlot* slot = pumping_[pump_pos_++];
-    RunSlot& r = *slot;
-    r.queued = false;
-    if (r.gone) {
-      ReleaseIfGone(slot);
-      continue;
-    }
-    // While an append is in flight the machine is ahead of the journal: acting waits for it
-    // (write before act), and OnAppendDone marks the run again.
-    if (r.act && !r.append_in_flight) {
-      r.act = false;
-      Act(r);
-    }
-    Pump(r);
-    if (dispatched_.size() >= kHandOffEvery) pool_->SubmitAll(&dispatched_);
-    if (appends_.size() >= kHandOffEvery) appender_->SubmitAll(&appends_);
+    PumpOne(pumping_[pump_pos_++]);
   }
   if (!dispatched_.empty()) pool_->SubmitAll(&dispatched_);
   if (!appends_.empty()) appender_->SubmitAll(&appends_);
+}
+
+void RuntimeImpl::PumpMarked(size_t from) {
+  if (dirty_.size() <= from) return;
+  marked_.assign(dirty_.begin() + static_cast<std::ptrdiff_t>(from), dirty_.end());
+  dirty_.resize(from);
+  for (RunSlot* r : marked_) PumpOne(r);
+  marked_.clear();
+}
+
+void RuntimeImpl::PumpOne(RunSlot* slot) {
+  RunSlot& r = *slot;
+  r.queued = false;
+  if (r.gone) {
+    ReleaseIfGone(slot);
+    return;
+  }
+  // While an append is in flight the machine is ahead of the journal: acting waits for it
+  // (write before act), and OnAppendDone marks the run again.
+  if (r.act && !r.append_in_flight) {
+    r.act = false;
+    Act(r);
+  }
+  Pump(r);
+  if (dispatched_.size() >= kHandOffEvery) pool_->SubmitAll(&dispatched_);
+  if (appends_.size() >= kHandOffEvery) appender_->SubmitAll(&appends_);
 }
 
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
