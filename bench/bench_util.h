@@ -26,6 +26,24 @@ inline std::string RunId(uint64_t i) {
   return id;
 }
 
+// Run id number `i` as a Kubernetes uid looks: random-looking hex (a version-4 UUID), so ids in
+// sorted order are in no relation to the order the runs were made in. Deterministic.
+inline std::string RandomRunId(uint64_t i) {
+  auto mix = [](uint64_t x) {  // splitmix64's finalizer
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const uint64_t a = mix(2 * i + 1), b = mix(2 * i + 2);
+  char id[64];
+  std::snprintf(
+      id, sizeof id, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+      static_cast<unsigned long long>(a >> 32), static_cast<unsigned long long>((a >> 16) & 0xffff),
+      static_cast<unsigned long long>(a & 0xfff), static_cast<unsigned long long>(b >> 52),
+      static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return id;
+}
+
 // The value of --name=value in argv, or `fallback`.
 inline std::string Flag(int argc, char** argv, std::string_view name, std::string fallback) {
   std::string prefix = "--" + std::string(name) + "=";

@@ -10,6 +10,8 @@
 //                                [--max_batch=2048: the journal's max_batch_records]
 //                                [--rounds=5: rounds of all three measurements; the verdict
 //                                 is the median round's]
+//                                [--random_ids=0: 1 names the runs as Kubernetes does, by
+//                                 random uids, in the engine and both baselines alike]
 //
 // 1. The engine, on the real LevelDB journal, with --runs concurrent runs of a gate step, then
 //    --steps sequential test.noop steps. Every run is started first and parks at its gate (a
@@ -36,6 +38,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -86,7 +89,8 @@ struct Config {
   uint64_t starters = 0;
   uint64_t single_records = 0;
   size_t max_batch = 0;
-  leveldb::Env* env = nullptr;  // the slow-sync wrapper, or null for the disk as it is
+  leveldb::Env* env = nullptr;   // the slow-sync wrapper, or null for the disk as it is
+  std::vector<std::string> ids;  // the runs' ids, the engine's and the baselines'
 };
 
 // One round's figures: the engine and, right after it on the same disk, both baselines.
@@ -129,7 +133,7 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   for (uint64_t t = 0; t < c.starters; ++t) {
     threads.emplace_back([&] {
       for (uint64_t i = next++; i < c.runs; i = next++) {
-        Status s = engine->StartRun(RunId(i), workflow, Value::Map{});
+        Status s = engine->StartRun(c.ids[i], workflow, Value::Map{});
         if (!s.ok()) {
           std::fprintf(stderr, "engine_bench: StartRun %llu: %s\n",
                        static_cast<unsigned long long>(i), s.ToString().c_str());
@@ -158,9 +162,9 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   }
   double seconds = SecondsSince(t0);
   for (uint64_t i = 0; i < c.runs; ++i) {
-    ASSIGN_OR_RETURN(RunView v, engine->WaitRun(RunId(i), std::chrono::seconds(1)));
+    ASSIGN_OR_RETURN(RunView v, engine->WaitRun(c.ids[i], std::chrono::seconds(1)));
     if (v.state != RunState::kSucceeded) {
-      return InternalError("run " + RunId(i) + " ended " + std::string(RunStateName(v.state)));
+      return InternalError("run " + c.ids[i] + " ended " + std::string(RunStateName(v.state)));
     }
   }
   JournalStats js = journal->stats();
@@ -190,6 +194,7 @@ Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   raw.records = round->records;
   raw.batch_records = 512;
   raw.runs = c.runs;
+  raw.run_ids = c.ids;
   raw.env = c.env;
   ASSIGN_OR_RETURN(storage::RawResult batched, storage::RawLevelDbAppend(raw));
   raw.dir = dir + "/raw1";
@@ -211,6 +216,8 @@ int Main(int argc, char** argv) {
   c.starters = FlagInt(argc, argv, "starters", 64);
   c.single_records = FlagInt(argc, argv, "single_records", 3000);
   c.max_batch = FlagInt(argc, argv, "max_batch", JournalOptions{}.max_batch_records);
+  const bool random_ids = FlagInt(argc, argv, "random_ids", 0) != 0;
+  for (uint64_t i = 0; i < c.runs; ++i) c.ids.push_back(random_ids ? RandomRunId(i) : RunId(i));
   const uint64_t rounds = std::max<uint64_t>(1, FlagInt(argc, argv, "rounds", 5));
   const std::string dir = ScratchDir(argc, argv, "brfed-engine-bench");
   const uint64_t sync_us = FlagInt(argc, argv, "sync_us", 0);
@@ -218,10 +225,11 @@ int Main(int argc, char** argv) {
       sync_us > 0 ? storage::NewSlowSyncEnv(std::chrono::microseconds(sync_us)) : nullptr;
   c.env = slow.get();
   std::printf(
-      "engine_bench: %llu concurrent runs of %llu test.noop steps, %llu rounds, scratch %s%s\n",
+      "engine_bench: %llu concurrent runs of %llu test.noop steps, %llu rounds, scratch %s%s%s\n",
       static_cast<unsigned long long>(c.runs), static_cast<unsigned long long>(c.steps),
       static_cast<unsigned long long>(rounds), dir.c_str(),
-      sync_us > 0 ? (", every fsync " + std::to_string(sync_us) + " us slower").c_str() : "");
+      sync_us > 0 ? (", every fsync " + std::to_string(sync_us) + " us slower").c_str() : "",
+      random_ids ? ", random run ids" : "");
 
   // Each round measures the engine and then both baselines, on fresh directories, so every
   // ratio compares measurements taken seconds apart; the verdict is the median round's.

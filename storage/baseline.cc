@@ -41,15 +41,22 @@ Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
   if (options.batch_records == 0 || options.runs == 0) {
     return InvalidArgumentError("baseline: batch_records and runs must be positive");
   }
+  if (!options.run_ids.empty() && options.run_ids.size() != options.runs) {
+    return InvalidArgumentError("baseline: " + std::to_string(options.run_ids.size()) +
+                                " run ids for " + std::to_string(options.runs) + " runs");
+  }
   RETURN_IF_ERROR(PrepareJournalDir(options.dir, /*create=*/true));
   ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db,
                    OpenDb(options.dir, true, options.write_buffer_bytes, options.env));
-  std::vector<std::string> runs(options.runs);
-  for (size_t i = 0; i < runs.size(); ++i) {
-    // 36 characters, like the Kubernetes uids that name real runs.
-    char id[64];
-    std::snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zu", i);
-    runs[i] = id;
+  std::vector<std::string> runs = options.run_ids;
+  if (runs.empty()) {
+    runs.resize(options.runs);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      // 36 characters, like the Kubernetes uids that name real runs.
+      char id[64];
+      std::snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zu", i);
+      runs[i] = id;
+    }
   }
   std::vector<uint64_t> seqs(options.runs, 0);
   std::string value(options.value_bytes, 'v');

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "brfed/status.h"
 
@@ -24,6 +25,8 @@ struct RawAppendOptions {
   size_t batch_records = 512;  // records per WriteBatch; 1 = one fsync per record
   size_t value_bytes = 100;    // bytes per value; keys look like journal record keys
   size_t runs = 10000;         // records are spread round-robin over this many run ids
+  // The ids of those runs; empty: 00000000-0000-4000-8000-<12 digits of the run's number>.
+  std::vector<std::string> run_ids;
   bool sync = true;
   size_t write_buffer_bytes = 8 << 20;  // as JournalOptions
   leveldb::Env* env = nullptr;          // nullptr: leveldb::Env::Default()
