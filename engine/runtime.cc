@@ -170,6 +170,7 @@ Status RuntimeImpl::Recover() {
     for (std::unique_ptr<RunSlot>& slot : part) {
       if (!IsFinished(slot->machine.state())) {
         RunSlot& r = *slot;
+        r.order = ++next_order_;  // recovery's order: the order the slots were made in
         runs_.emplace(r.run_id, std::move(slot));
         continue;
       }

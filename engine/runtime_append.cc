@@ -282,6 +282,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   auto slot = std::make_unique<RunSlot>(run_id, std::move(machine));
   slot->params = std::make_shared<const Value>(std::move(params));
   slot->start_waiters.push_back(done);
+  slot->order = ++next_order_;
   RunSlot& r = *slot;
   runs_.emplace(r.run_id, std::move(slot));
   r.appending.push_back(std::move(e));

@@ -56,6 +56,7 @@ struct RunSlot {
 
   const std::string run_id;
   RunMachine machine;
+  uint64_t order = 0;  // RuntimeImpl::next_order_ when it took the run in (InstanceKey::order)
   // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
   std::shared_ptr<const Value> params;
   bool started = false;  // its RunStarted is durable and applied
@@ -268,6 +269,7 @@ class RuntimeImpl final : public Runtime {
   // is in flight (nothing can have missed a wake then).
   uint64_t wake_seq_ = 0;
   std::unordered_map<std::string, uint64_t> recent_wakes_;
+  uint64_t next_order_ = 0;                             // the last RunSlot::order given
   std::vector<RunSlot*> dirty_;                         // runs with RunSlot::queued set
   std::vector<RunSlot*> pumping_;                       // PumpDirty's round (memory kept)
   std::vector<RunSlot*> marked_;                        // PumpMarked's runs (memory kept)

@@ -7,6 +7,7 @@
 // Owned by the engine thread; not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -17,14 +18,20 @@
 
 namespace brfed {
 
-// One step instance of one run: (run id, step id, item index).
+// One step instance of one run: (run id, step id, item index), ordered first by `order`, a
+// number the run keeps for as long as it is in memory (the engine numbers runs as it takes
+// them in). So the waiters of one object are woken in the order their runs were taken in,
+// which is the order their state lies in memory, whatever their ids (Kubernetes uids are
+// random: woken in id order, 10,000 runs were acted on at a third of the speed), and most
+// comparisons are of two integers, not of two run ids.
 struct InstanceKey {
+  uint64_t order = 0;
   std::string run_id;
   std::string step_id;
   int item_index = -1;
   friend bool operator<(const InstanceKey& a, const InstanceKey& b) {
-    return std::tie(a.run_id, a.step_id, a.item_index) <
-           std::tie(b.run_id, b.step_id, b.item_index);
+    return std::tie(a.order, a.run_id, a.step_id, a.item_index) <
+           std::tie(b.order, b.run_id, b.step_id, b.item_index);
   }
   friend bool operator==(const InstanceKey&, const InstanceKey&) = default;
 };

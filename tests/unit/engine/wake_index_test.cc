@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/runtime_waits.h"
+
+namespace brfed {
+namespace {
+
+const ObjectRef kGate{"plane-a", "pods", "ns", "gate"};
+const ObjectRef kOther{"plane-a", "pods", "ns", "other"};
+
+std::vector<std::string> Woken(const WakeIndex& index, const ObjectRef& ref) {
+  std::vector<std::string> runs;
+  index.ForEachWaiting(ref, [&](const InstanceKey& k) { runs.push_back(k.run_id); });
+  return runs;
+}
+
+// Runs are woken in the order the engine took them in (InstanceKey::order), not in the order
+// of their ids: with random uids, id order is a random walk through memory.
+TEST(WakeIndexTest, WaitersAreWokenInTheOrderTheirRunsWereTakenIn) {
+  WakeIndex index;
+  const std::vector<std::string> ids{"f3-uid", "07-uid", "c1-uid", "2a-uid"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    index.Set(InstanceKey{i + 1, ids[i], "wait", -1}, {kGate});
+  }
+  EXPECT_EQ(Woken(index, kGate), ids);
+}
+
+TEST(WakeIndexTest, SetReplacesWhatAnInstanceWaitsOn) {
+  WakeIndex index;
+  const InstanceKey a{1, "run-a", "wait", -1};
+  const InstanceKey b{2, "run-b", "wait", 0};
+  index.Set(a, {kGate, kOther});
+  index.Set(b, {kGate});
+  EXPECT_EQ(Woken(index, kGate), (std::vector<std::string>{"run-a", "run-b"}));
+  EXPECT_EQ(Woken(index, kOther), (std::vector<std::string>{"run-a"}));
+  index.Set(a, {kOther});
+  EXPECT_EQ(Woken(index, kGate), (std::vector<std::string>{"run-b"}));
+  index.Set(a, {});
+  index.Set(b, {});
+  EXPECT_TRUE(Woken(index, kGate).empty());
+  EXPECT_TRUE(Woken(index, kOther).empty());
+  EXPECT_EQ(index.size(), 0u);
+}
+
+}  // namespace
+}  // namespace brfed
