@@ -22,8 +22,8 @@ namespace brfed {
 // number the run keeps for as long as it is in memory (the engine numbers runs as it takes
 // them in). So the waiters of one object are woken in the order their runs were taken in,
 // which is the order their state lies in memory, whatever their ids (Kubernetes uids are
-// random: woken in id order, 10,000 runs were acted on at a third of the speed), and most
-// comparisons are of two integers, not of two run ids.
+// random; with random ids, engine_bench measured 0.55x of raw batches woken in id order and
+// 0.62x in this one), and most comparisons are of two integers, not of two run ids.
 struct InstanceKey {
   uint64_t order = 0;
   std::string run_id;
