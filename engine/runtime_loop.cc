@@ -114,6 +114,7 @@ void RuntimeImpl::PumpDirty() {
 
 void RuntimeImpl::PumpMarked(size_t from) {
   if (dirty_.size() <= from) return;
+  // Taken out first: pumping may mark runs again, which grows dirty_ under an iterator.
   marked_.assign(dirty_.begin() + static_cast<std::ptrdiff_t>(from), dirty_.end());
   dirty_.resize(from);
   for (RunSlot* r : marked_) PumpOne(r);
