@@ -110,7 +110,7 @@ void RuntimeImpl::Append(RunSlot& r) {
   // append is done the engine thread leaves r.appending alone and never retires the slot, so
   // the appender can read both. Both closures hold two pointers: no allocation.
   appends_.push_back([this, slot = &r] {
-    options_.journal->AppendRunAsync(slot->run_id, slot->appending,
+    options_.journal->AppendRunAsync(slot->run_id, slot->appending, &slot->cursor,
                                      [this, slot](Status s) { PostAppended(slot, std::move(s)); });
   });
 }

@@ -50,7 +50,7 @@ struct ReconcileTask;
 
 // One run in memory. Engine thread only, but for two readers of fields that do not change
 // meanwhile: a worker reads run_id and params through its pinned task, the appender thread
-// reads run_id and `appending` while the append is in flight.
+// reads run_id and `appending`, and fills `cursor`, while the append is in flight.
 struct RunSlot {
   RunSlot(std::string id, RunMachine m) : run_id(std::move(id)), machine(std::move(m)) {}
 
@@ -68,7 +68,8 @@ struct RunSlot {
   bool cancel_requested = false;                     // a CancelRequested is queued or applied
   std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
   std::vector<Event> appending;  // the batch in flight, already applied to `machine`
-  size_t appending_inputs = 0;   // how many of its records are outcomes (the rest look ahead)
+  std::shared_ptr<Journal::RunCursor> cursor;  // the journal's, for its appends
+  size_t appending_inputs = 0;  // how many of its records are outcomes (the rest look ahead)
   bool append_in_flight = false;
   std::vector<std::function<void()>> after_append;  // waits for the append in flight
   bool retried_rejected = false;                    // a rejected batch was already rewritten once

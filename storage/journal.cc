@@ -355,6 +355,7 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
 }
 
 void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                                 std::shared_ptr<RunCursor>* cursor,
                                  std::function<void(Status)> done) {
   Pending p;
   p.enqueued = Clock::now();
@@ -368,7 +369,7 @@ void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Even
       return Refuse(std::move(s), std::move(p.done));
     }
   }
-  Submit(std::move(p));
+  Submit(std::move(p), cursor);
 }
 
 Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
@@ -392,7 +393,7 @@ Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
   return Status::OK();
 }
 
-void JournalImpl::Submit(Pending p) {
+void JournalImpl::Submit(Pending p, std::shared_ptr<RunCursor>* cursor) {
   // The common case takes the lock once: every run of the append is known, checked and
   // advanced, and the append queued. Runs this process does not know (new, or forgotten once
   // finished) are then looked up on disk, outside the lock, and the check is made again. A run
@@ -404,7 +405,12 @@ void JournalImpl::Submit(Pending p) {
       std::lock_guard<std::mutex> l(mu_);
       bool missing = false;
       Status s = sticky_;
-      if (s.ok()) s = CheckAndAdvance(p.records, &missing);
+      // A filled cursor is the run's entry: no lookup among the runs.
+      RunEntry* known = cursor != nullptr ? static_cast<RunEntry*>(cursor->get()) : nullptr;
+      if (s.ok()) s = CheckAndAdvance(p.records, known ? &known->info : nullptr, &missing);
+      if (s.ok() && !missing && known == nullptr && cursor != nullptr && !p.records.empty()) {
+        *cursor = runs_.find(p.records.front().run_id())->second;  // the run's first append
+      }
       if (!missing || round >= 3) {
         if (missing) s = AbortedError("journal: append: a run was forgotten under it 3 times");
         if (!s.ok()) {
@@ -427,7 +433,10 @@ void JournalImpl::Submit(Pending p) {
     std::lock_guard<std::mutex> l(mu_);
     // try_emplace: another append may have added the run meanwhile, with queued records that
     // the disk does not show yet; its entry is the newer one.
-    for (auto& [run, info] : found) runs_.try_emplace(std::move(run), info);
+    for (auto& [run, info] : found) {
+      auto it = runs_.try_emplace(std::move(run)).first;
+      if (it->second == nullptr) it->second = std::make_shared<RunEntry>(info);
+    }
   }
   work_cv_.notify_one();
 }
@@ -449,7 +458,8 @@ std::vector<std::string> JournalImpl::UnknownRuns(const std::vector<EncodedRecor
   return unknown;
 }
 
-Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* missing) {
+Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, RunInfo* known,
+                                    bool* missing) {
   // The new state of each run touched, applied only when every record passes. Most appends
   // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
   std::vector<std::pair<RunInfo*, RunInfo>>& touched = touched_;  // memory kept between calls
@@ -460,13 +470,15 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, b
   RunInfo* live = nullptr;
   for (const EncodedRecord& r : records) {
     std::string_view run = r.run_id();
-    if (run != previous) {
+    if (known != nullptr) {
+      live = known;
+    } else if (run != previous) {
       auto it = runs_.find(run);
       if (it == runs_.end()) {
         *missing = true;  // Submit looks it up on disk
         return Status::OK();
       }
-      live = &it->second;
+      live = &it->second->info;
     }
     previous = run;
     size_t i = touched.size();
@@ -640,7 +652,7 @@ void JournalImpl::ForgetFinished(const std::vector<Pending>& batch) {
     for (const EncodedRecord& r : p.records) {
       if (r.type != EventType::kRunFinished) continue;
       auto it = runs_.find(r.run_id());
-      if (it != runs_.end() && it->second.finished) runs_.erase(it);
+      if (it != runs_.end() && it->second->info.finished) runs_.erase(it);
     }
   }
 }

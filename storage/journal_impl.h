@@ -45,6 +45,7 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::string> GetDefinition(std::string_view hash) override;
   void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) override;
   void AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                      std::shared_ptr<RunCursor>* cursor,
                       std::function<void(Status)> done) override;
   Status Append(std::vector<Entry> entries) override;
   Result<std::vector<std::string>> ActiveRuns() override;
@@ -76,7 +77,14 @@ class JournalImpl final : public LevelDbJournal {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using RunMap = std::unordered_map<std::string, RunInfo, StringHash, std::equal_to<>>;
+  // A run's RunInfo where runs_ and the run's cursor (AppendRunAsync) both find it: once the
+  // run is forgotten, a cursor still held says it is finished.
+  struct RunEntry final : RunCursor {
+    explicit RunEntry(RunInfo i) : info(i) {}
+    RunInfo info;
+  };
+  using RunMap =
+      std::unordered_map<std::string, std::shared_ptr<RunEntry>, StringHash, std::equal_to<>>;
 
   // One record, encoded on the caller's thread.
   struct EncodedRecord {
@@ -106,12 +114,15 @@ class JournalImpl final : public LevelDbJournal {
   // Checks and encodes one record of an append; the error names the run and seq.
   Status EncodeEntry(std::string_view run_id, const Event& event, EncodedRecord* r) const;
   // Queues encoded records for the committer: learns runs this process has not seen from
-  // disk, checks and advances their seqs; on error `p.done` gets it.
-  void Submit(Pending p);
+  // disk, checks and advances their seqs; on error `p.done` gets it. `cursor`, when not null,
+  // is the cursor of the one run of the records (AppendRunAsync): a filled one spares the
+  // lookup, an empty one is filled.
+  void Submit(Pending p, std::shared_ptr<RunCursor>* cursor = nullptr);
   // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
-  // Sets *missing (and changes nothing) when a run of theirs is not in runs_: new to this
-  // process, or finished and forgotten. REQUIRES: mu_ held.
-  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, bool* missing);
+  // `known` is null, or the RunInfo of the one run of every record (from its cursor). Sets
+  // *missing (and changes nothing) when a run of theirs is not in runs_: new to this process,
+  // or finished and forgotten. REQUIRES: mu_ held.
+  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, RunInfo* known, bool* missing);
   // The runs of `records` that runs_ lacks, each once. REQUIRES: mu_ held.
   std::vector<std::string> UnknownRuns(const std::vector<EncodedRecord>& records) const;
   // After `batch` is durable: forgets the runs it finished (the disk now tells).

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,10 +113,21 @@ class Journal {
   virtual void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) = 0;
   // AppendAsync, waiting for `done`.
   virtual Status Append(std::vector<Entry> entries) = 0;
+  // What a journal keeps of one run between its appends (the seq it expects next), held by
+  // the caller so that an append need not find the run among all the others. Opaque.
+  class RunCursor {
+   public:
+    virtual ~RunCursor() = default;
+  };
   // AppendAsync of records of one run. `events` is read only during the call, so a caller
-  // that keeps its records makes no copy. This default copies them into Entries.
+  // that keeps its records makes no copy. `cursor` is null, or the run's cursor: empty before
+  // the run's first such append (the journal may fill it), then passed back with each later
+  // append of the run, one append at a time, to this journal only. This default copies the
+  // records into Entries and leaves the cursor alone.
   virtual void AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
+                              std::shared_ptr<RunCursor>* cursor,
                               std::function<void(Status)> done) {
+    (void)cursor;
     std::vector<Entry> entries;
     entries.reserve(events.size());
     for (const Event& e : events) entries.push_back(Entry{std::string(run_id), e});

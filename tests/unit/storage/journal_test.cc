@@ -254,6 +254,56 @@ TEST_F(JournalTest, FinishedRunsAreForgottenInMemoryAndStayClosed) {
   EXPECT_EQ(both->size(), 2u);
 }
 
+// AppendRunAsync with a run's cursor: the first append fills it, later ones are checked
+// through it (no lookup among the runs) by the same rules as any append, and it agrees with
+// appends made without it.
+TEST_F(JournalTest, RunCursorAppendsFollowTheSameRules) {
+  auto j = Open();
+  std::shared_ptr<Journal::RunCursor> cursor;
+  auto append = [&](std::vector<Event> events) {
+    std::promise<Status> done;
+    j->AppendRunAsync("r", events, &cursor, [&](Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  };
+  ASSERT_TRUE(append({Started(), AttemptStarted(2)}).ok());
+  ASSERT_NE(cursor, nullptr);
+  const Journal::RunCursor* filled = cursor.get();
+  Status s = append({AttemptStarted(4)});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("expected seq 3"), std::string::npos) << s.ToString();
+  s = append({[] {
+    Event e = Started();
+    e.seq = 3;
+    return e;
+  }()});
+  EXPECT_NE(s.message().find("RunStarted must be the run's first record"), std::string::npos)
+      << s.ToString();
+  ASSERT_TRUE(append({AttemptStarted(3)}).ok());
+  EXPECT_EQ(cursor.get(), filled);  // kept, not looked up again
+  // An append without the cursor sees what the cursor advanced, and the other way round.
+  EXPECT_EQ(j->Append({{"r", AttemptStarted(3)}}).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(j->Append({{"r", AttemptStarted(4)}}).ok());
+  s = append({AttemptStarted(4)});
+  EXPECT_NE(s.message().find("expected seq 5"), std::string::npos) << s.ToString();
+  ASSERT_TRUE(append({AttemptStarted(5), Finished(6)}).ok());
+  // Durable and finished: the journal forgets the run, and the cursor still says finished.
+  EXPECT_EQ(j->stats().runs_in_memory, 0u);
+  s = append({AttemptStarted(7)});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("the run is finished"), std::string::npos) << s.ToString();
+  Result<std::vector<Event>> events = j->ReadRun("r");
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 6u);
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, i + 1);
+  // A run's first append with an empty cursor learns it from disk, like any append.
+  std::shared_ptr<Journal::RunCursor> late;
+  std::promise<Status> refused;
+  j->AppendRunAsync("r", {AttemptStarted(7)}, &late,
+                    [&](Status st) { refused.set_value(std::move(st)); });
+  EXPECT_EQ(refused.get_future().get().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(late, nullptr);  // filled only by an append that passed
+}
+
 TEST_F(JournalTest, MultiEntryAppendIsAllOrNothing) {
   auto j = Open();
   Status s = j->Append({{"a", Started()}, {"b", Started()}, {"a", AttemptStarted(3)}});
