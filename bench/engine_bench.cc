@@ -188,8 +188,7 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
       static_cast<unsigned long long>(round->records), static_cast<unsigned long long>(batch.count),
       batch.count ? static_cast<double>(round->records) / batch.count : 0.0, seconds,
       Grouped(round->engine_rate).c_str(), round->engine_cpu_us, append.p50_nanos / 1e6,
-      round->append_p99_ms,
-      round->commit_p99_ms);
+      round->append_p99_ms, round->commit_p99_ms);
   return Status::OK();
 }
 
@@ -207,7 +206,8 @@ Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   const double cpu0 = ProcessCpuSeconds();
   ASSIGN_OR_RETURN(storage::RawResult batched, storage::RawLevelDbAppend(raw));
   // Includes closing the database, which waits for a compaction under way.
-  round->batched_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 / round->records;
+  round->batched_cpu_us =
+      round->records > 0 ? (ProcessCpuSeconds() - cpu0) * 1e6 / round->records : 0;
   raw.dir = dir + "/raw1";
   raw.records = c.single_records;
   raw.batch_records = 1;
