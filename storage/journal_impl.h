@@ -148,6 +148,8 @@ class JournalImpl final : public LevelDbJournal {
   Status ScanKeys(std::string_view prefix, const std::function<void(std::string_view id)>& fn);
   // The run ids of every key under a/ or f/ (`prefix`), in key order.
   Result<std::vector<std::string>> ScanIds(std::string_view prefix);
+  // Calls fn with the id of every active run, in id order: the ids under a/ that have no f/.
+  Status ScanActiveIds(const std::function<void(std::string_view id)>& fn);
   // The pass behind ReadActiveRuns and ForEachActiveRun: sets *count to the number of active
   // runs and calls fn(i, run) for each, i being the run's place among the active ids in id
   // order, in record order. `run` is one object reused for every run. With shards > 1 only

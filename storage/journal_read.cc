@@ -132,7 +132,7 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
                                 " of " + std::to_string(shards));
   }
   IdList active;
-  RETURN_IF_ERROR(ScanKeys(kActivePrefix, [&](std::string_view id) { active.Add(id); }));
+  RETURN_IF_ERROR(ScanActiveIds([&](std::string_view id) { active.Add(id); }));
   *count = active.size();
   // This shard's part: a range of the ids, in id order.
   const size_t first = active.size() * shard / shards;
@@ -170,7 +170,7 @@ Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecord
     if (rr.events.back().type == EventType::kRunFinished) {
       return DataLossError("journal: run " + rr.run_id + " seq " +
                            std::to_string(rr.events.back().seq) +
-                           ": finished, but still in the active index");
+                           ": finished, but has no finish time (f/)");
     }
     RETURN_IF_ERROR(fn(i, rr));
   }
@@ -218,11 +218,28 @@ Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
   return ids;
 }
 
-Result<std::vector<std::string>> JournalImpl::ActiveRuns() { return ScanIds(kActivePrefix); }
+Status JournalImpl::ScanActiveIds(const std::function<void(std::string_view id)>& fn) {
+  // Both indexes come in id order: one pass over each, f/ first (usually the smaller while
+  // runs are retained for days, never larger than a/ but for format-1 journals).
+  IdList finished;
+  RETURN_IF_ERROR(ScanKeys(kFinishedPrefix, [&](std::string_view id) { finished.Add(id); }));
+  size_t next = 0;
+  return ScanKeys(kActivePrefix, [&](std::string_view id) {
+    while (next < finished.size() && finished[next] < id) ++next;
+    if (next < finished.size() && finished[next] == id) return;
+    fn(id);
+  });
+}
+
+Result<std::vector<std::string>> JournalImpl::ActiveRuns() {
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(ScanActiveIds([&](std::string_view id) { ids.emplace_back(id); }));
+  return ids;
+}
 
 Result<std::vector<std::string>> JournalImpl::ListRuns() {
-  // Every run is in exactly one of the two indexes: a/ from its RunStarted record, f/ from its
-  // RunFinished record, both written in the batch of that record.
+  // Every run has a/ from its RunStarted record and, once finished, f/ from its RunFinished
+  // record, each written in the batch of that record (format-1 journals deleted a/ there).
   ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(kActivePrefix));
   ASSIGN_OR_RETURN(std::vector<std::string> finished, ScanIds(kFinishedPrefix));
   ids.insert(ids.end(), std::make_move_iterator(finished.begin()),

@@ -116,7 +116,7 @@ class Verifier {
     bool active = active_.count(rc.run_id) != 0;
     bool finished_index = finished_.count(rc.run_id) != 0;
     if (rc.finished_seq != 0) {
-      if (active) Add(rc.run_id, 0, "finished, but still in the active index");
+      // a/ may stay or not: format 2 keeps it, format 1 deleted it.
       if (!finished_index) Add(rc.run_id, 0, "finished, but has no finish time (f/)");
     } else {
       if (!active) Add(rc.run_id, 0, "unfinished, but missing from the active index");

@@ -1,10 +1,13 @@
 // The journal's key layout (journal_format.md has the prose):
 //
-//   m/format                    -> format version, decimal text ("1")
+//   m/format                    -> format version, decimal text ("2")
 //   m/epoch                     -> leader epoch, 8 bytes big-endian
-//   a/<run-id>                  -> "" : the run is unfinished (active-run index)
+//   a/<run-id>                  -> "" : the run was started (kept until the run is deleted)
 //   d/<hash>                    -> definition text
 //   f/<run-id>                  -> finish time, 8 bytes big-endian Unix milliseconds
+//
+// The active (unfinished) runs are those with a/ and without f/. Format 1 deleted a/ when a
+// run finished; a format-1 journal reads the same under that rule.
 //   r/<run-id>/<seq, 8 bytes BE> -> Record (journal.proto)
 //
 // Run ids are 1..kMaxRunIdBytes bytes without '/', so the records of one run are contiguous
@@ -27,8 +30,8 @@ inline constexpr std::string_view kFinishedPrefix = "f/";
 inline constexpr std::string_view kMetaPrefix = "m/";
 inline constexpr std::string_view kRecordPrefix = "r/";
 
-// The format this binary writes and the newest it reads.
-inline constexpr uint64_t kFormatVersion = 1;
+// The format this binary writes and the newest it reads. It reads every older one (1).
+inline constexpr uint64_t kFormatVersion = 2;
 
 inline constexpr size_t kMaxRunIdBytes = 253;
 inline constexpr size_t kSeqBytes = 8;

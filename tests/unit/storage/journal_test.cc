@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <leveldb/db.h>
+#include <leveldb/iterator.h>
+#include <leveldb/write_batch.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -127,7 +129,7 @@ TEST_F(JournalTest, OpenRefusesOtherDatabasesAndNewerFormats) {
     const char* message;
   } cases[] = {
       {"not a journal", "hello", "world", StatusCode::kFailedPrecondition, "not a brfed journal"},
-      {"newer format", "m/format", "2", StatusCode::kFailedPrecondition, "has format 2"},
+      {"newer format", "m/format", "3", StatusCode::kFailedPrecondition, "has format 3"},
       {"bad format", "m/format", "one", StatusCode::kDataLoss, "not a version number"},
   };
   for (const Case& c : cases) {
@@ -534,6 +536,71 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
   auto none = [](Journal::RunRecords&) { return Status::OK(); };
   EXPECT_EQ(j->ForEachActiveRunShard(2, 2, none).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(j->ForEachActiveRunShard(0, 0, none).code(), StatusCode::kInvalidArgument);
+}
+
+// Format 2 keeps a run's a/ key when it finishes; format 1 deleted it. A format-1 journal opens,
+// reads the same (active: a/ without f/), and is stamped format 2, so that binaries knowing
+// only format 1 refuse it once it holds finished runs with a/ keys.
+TEST_F(JournalTest, FinishedRunsKeepTheirIndexKeyAndFormatOneJournalsStillRead) {
+  JournalOptions o = Options();
+  {
+    auto j = Open(o);
+    ASSERT_TRUE(j->PutDefinition("h1", "text").ok());
+    AppendAll(j.get(), "act", {Started(), AttemptStarted(2)});
+    AppendAll(j.get(), "fin", {Started(), Finished(2)});
+  }
+  auto raw = [&](const std::function<void(leveldb::DB*)>& fn) {
+    leveldb::DB* db = nullptr;
+    ASSERT_TRUE(leveldb::DB::Open(leveldb::Options(), o.dir, &db).ok());
+    fn(db);
+    delete db;
+  };
+  auto get = [](leveldb::DB* db, const std::string& key) {
+    std::string v;
+    return db->Get(leveldb::ReadOptions(), key, &v).ok() ? v : std::string("(none)");
+  };
+  raw([&](leveldb::DB* db) {
+    EXPECT_EQ(get(db, "a/fin"), "");  // kept at the finish
+    EXPECT_EQ(get(db, "m/format"), "2");
+    // What format 1 wrote for the same runs.
+    leveldb::WriteBatch b;
+    b.Delete("a/fin");
+    b.Put("m/format", "1");
+    ASSERT_TRUE(db->Write(leveldb::WriteOptions(), &b).ok());
+  });
+  {
+    auto j = Open(o);
+    EXPECT_EQ(*j->ActiveRuns(), std::vector<std::string>{"act"});
+    EXPECT_EQ(*j->ListRuns(), (std::vector<std::string>{"act", "fin"}));
+    Result<std::vector<Journal::RunRecords>> active = j->ReadActiveRuns();
+    ASSERT_TRUE(active.ok()) << active.status().ToString();
+    ASSERT_EQ(active->size(), 1u);
+    EXPECT_EQ((*active)[0].run_id, "act");
+    Result<std::vector<Journal::Problem>> problems = j->Verify();
+    ASSERT_TRUE(problems.ok());
+    EXPECT_TRUE(problems->empty()) << (*problems)[0].ToString();
+    AppendAll(j.get(), "act", {Finished(3)});
+    EXPECT_TRUE(j->ActiveRuns()->empty());
+  }
+  raw([&](leveldb::DB* db) {
+    EXPECT_EQ(get(db, "m/format"), "2");
+    EXPECT_EQ(get(db, "a/act"), "");
+    EXPECT_EQ(get(db, "a/fin"), "(none)");
+  });
+  // Retention deletes both kinds of finished run whole.
+  o.retention = std::chrono::seconds(0);
+  auto j = Open(o);
+  Result<int> deleted = j->CollectGarbage(T(3'600'000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_TRUE(j->ListRuns()->empty());
+  j.reset();
+  raw([&](leveldb::DB* db) {
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    std::vector<std::string> keys;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    EXPECT_EQ(keys, (std::vector<std::string>{"d/h1", "m/format"}));
+  });
 }
 
 TEST_F(JournalTest, Definitions) {
