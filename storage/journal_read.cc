@@ -219,8 +219,8 @@ Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
 }
 
 Status JournalImpl::ScanActiveIds(const std::function<void(std::string_view id)>& fn) {
-  // Both indexes come in id order: one pass over each, f/ first (usually the smaller while
-  // runs are retained for days, never larger than a/ but for format-1 journals).
+  // Both indexes come in id order: the ids of f/ are read and held, then a/ is streamed past
+  // them, one pass over each.
   IdList finished;
   RETURN_IF_ERROR(ScanKeys(kFinishedPrefix, [&](std::string_view id) { finished.Add(id); }));
   size_t next = 0;
