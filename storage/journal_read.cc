@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "storage/journal_impl.h"
 #include "storage/keys.h"
@@ -219,16 +220,21 @@ Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
 }
 
 Status JournalImpl::ScanActiveIds(const std::function<void(std::string_view id)>& fn) {
-  // Both indexes come in id order: the ids of f/ are read and held, then a/ is streamed past
-  // them, one pass over each.
-  IdList finished;
-  RETURN_IF_ERROR(ScanKeys(kFinishedPrefix, [&](std::string_view id) { finished.Add(id); }));
-  size_t next = 0;
-  return ScanKeys(kActivePrefix, [&](std::string_view id) {
-    while (next < finished.size() && finished[next] < id) ++next;
-    if (next < finished.size() && finished[next] == id) return;
-    fn(id);
-  });
+  // Both indexes come in id order: a second iterator walks f/ alongside the scan of a/, so
+  // neither is held in memory however many finished runs are retained.
+  std::unique_ptr<leveldb::Iterator> f(db_->NewIterator(ReadOpts()));
+  f->Seek(ToSlice(kFinishedPrefix));
+  auto finished_id = [&f] {
+    std::string_view key = f->Valid() ? ToView(f->key()) : std::string_view();
+    return HasPrefix(key, kFinishedPrefix) ? std::optional(key.substr(kFinishedPrefix.size()))
+                                           : std::nullopt;
+  };
+  RETURN_IF_ERROR(ScanKeys(kActivePrefix, [&](std::string_view id) {
+    std::optional<std::string_view> done = finished_id();
+    for (; done && *done < id; done = finished_id()) f->Next();
+    if (!done || *done != id) fn(id);
+  }));
+  return FromLevelDb(f->status(), "journal: scan " + std::string(kFinishedPrefix));
 }
 
 Result<std::vector<std::string>> JournalImpl::ActiveRuns() {
