@@ -165,6 +165,7 @@ Status RuntimeImpl::Recover() {
     for (const RunSlot* r : recovered_) active.insert(r->run_id);
   });
   runs_.reserve(recovered_.size());
+  std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
   for (std::vector<std::unique_ptr<RunSlot>>& part : found) {
     for (std::unique_ptr<RunSlot>& slot : part) {
@@ -176,9 +177,8 @@ Status RuntimeImpl::Recover() {
       }
       // The active index still lists a run whose RunFinished is journaled (a journal whose
       // index update was lost). Nothing is left to do for it; it is served as finished.
-      finished_order_.push_back(slot->run_id);
-      finished_.insert_or_assign(slot->run_id,
-                                 std::make_shared<const RunMachine>(std::move(slot->machine)));
+      CacheFinished(slot->run_id, std::make_shared<const RunMachine>(std::move(slot->machine)),
+                    &evicted);
     }
   }
   indexer.join();

@@ -213,20 +213,31 @@ void RuntimeImpl::Finish(RunSlot& r) {
   // The machine itself is kept for the finished cache, not a view of it: views are built when
   // asked for (rarely, for most runs), and a run ends without copying its state. Nothing reads
   // r.machine after this (a retired slot is only unpinned and freed).
-  auto machine = std::make_shared<const RunMachine>(std::move(r.machine));
-  std::string id = r.run_id;
+  finishing_.emplace_back(r.run_id, std::make_shared<const RunMachine>(std::move(r.machine)));
   Retire(r);
-  std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
-  std::lock_guard<std::mutex> l(mu_);
-  active_.erase(id);
-  if (finished_.insert_or_assign(id, std::move(machine)).second) finished_order_.push_back(id);
-  while (finished_order_.size() > kFinishedCacheSize) {
-    auto it = finished_.find(finished_order_.front());
-    evicted.push_back(std::move(it->second));
-    finished_.erase(it);
-    finished_order_.pop_front();
+}
+
+void RuntimeImpl::PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted) {
+  if (finishing_.empty()) return;
+  for (auto& [id, machine] : finishing_) {
+    active_.erase(id);
+    CacheFinished(std::move(id), std::move(machine), evicted);
   }
+  finishing_.clear();
   state_cv_.notify_all();
+}
+
+void RuntimeImpl::CacheFinished(std::string run_id, std::shared_ptr<const RunMachine> machine,
+                                std::vector<std::shared_ptr<const RunMachine>>* evicted) {
+  auto [it, fresh] = finished_.insert_or_assign(std::move(run_id), std::move(machine));
+  if (!fresh) return;
+  finished_order_.push_back(it->first);
+  while (finished_order_.size() > kFinishedCacheSize) {
+    auto old = finished_.find(finished_order_.front());
+    evicted->push_back(std::move(old->second));
+    finished_order_.pop_front();
+    finished_.erase(old);
+  }
 }
 
 void RuntimeImpl::Retire(RunSlot& r) {

@@ -32,6 +32,13 @@ namespace brfed::internal {
 
 using SlotKey = std::pair<std::string, int>;  // (step id, item index)
 
+// Hashes std::string and std::string_view alike, so a map keyed by string is searched with a
+// view (with std::equal_to<>).
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // Bookkeeping of one running attempt. Engine thread only.
 struct AttemptSlot {
   int attempt = 0;
@@ -239,7 +246,14 @@ class RuntimeImpl final : public Runtime {
   void ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot);
   void ClearTimers(RunSlot& r);
   void Stall(RunSlot& r, Status s);
-  void Finish(RunSlot& r);  // retires r
+  void Finish(RunSlot& r);  // retires r; its end is published by the next PublishFinished
+  // Under mu_: moves finishing_ into finished_ (out of active_), evicting the oldest beyond
+  // kFinishedCacheSize into *evicted (to be freed outside the lock), and tells the waiters.
+  void PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted);
+  // Under mu_: caches a finished run's machine (no-op when the run is cached already), evicting
+  // as PublishFinished does.
+  void CacheFinished(std::string run_id, std::shared_ptr<const RunMachine> machine,
+                     std::vector<std::shared_ptr<const RunMachine>>* evicted);
   // Takes r out of runs_; frees it now, or once nothing points at it (ReleaseIfGone).
   void Retire(RunSlot& r);
   void ReleaseIfGone(RunSlot* r);
@@ -282,6 +296,9 @@ class RuntimeImpl final : public Runtime {
   int appends_in_flight_ = 0;
   TimePoint pass_now_{};  // the clock, read once per round of PumpDirty
   int reconciles_in_flight_ = 0;
+  // Runs finished since Loop last took mu_, which publishes them to active_ and finished_ then:
+  // one lock a pass instead of one a run.
+  std::vector<std::pair<std::string, std::shared_ptr<const RunMachine>>> finishing_;
   uint64_t next_token_ = 0;
   std::mt19937_64 rng_;
 
@@ -296,9 +313,12 @@ class RuntimeImpl final : public Runtime {
   bool idle_ = false;
   std::unordered_set<std::string> active_;  // started, unfinished runs
   // The most recently finished runs, their machines (immutable once here; views are built by
-  // whoever asks, outside the lock).
-  std::unordered_map<std::string, std::shared_ptr<const RunMachine>> finished_;
-  std::deque<std::string> finished_order_;
+  // whoever asks, outside the lock). finished_order_ views the keys of finished_ (a node's key
+  // stays where it is until the node is erased).
+  std::unordered_map<std::string, std::shared_ptr<const RunMachine>, TransparentHash,
+                     std::equal_to<>>
+      finished_;
+  std::deque<std::string_view> finished_order_;
   std::unordered_map<std::string, Status> stalled_;
   EngineStats::Recovery recovery_;  // written before Start returns
 };

@@ -41,9 +41,11 @@ void RuntimeImpl::Loop() {
   std::deque<std::function<void()>> work;
   std::vector<std::unique_ptr<ReconcileTask>> reconciled;
   std::vector<std::pair<RunSlot*, Status>> appended;
+  std::vector<std::shared_ptr<const RunMachine>> evicted;  // from the finished cache
   for (;;) {
     {
       std::unique_lock<std::mutex> l(mu_);
+      PublishFinished(&evicted);
       auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
       bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending();
       if (empty() && quiet) {
@@ -60,6 +62,7 @@ void RuntimeImpl::Loop() {
       reconciled.swap(reconciled_);
       appended.swap(appended_);
     }
+    evicted.clear();
     for (std::function<void()>& fn : work) fn();
     work.clear();
     // A completion's run is acted on and pumped at once, while its state is still in the
