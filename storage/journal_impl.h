@@ -133,7 +133,7 @@ class JournalImpl final : public LevelDbJournal {
   void CommitLoop();
   // Moves the next group commit's appends from queue_ to *batch (empty). REQUIRES: mu_ held.
   void TakeBatch(std::vector<Pending>* batch);
-  void BuildBatch(const std::vector<Pending>& batch, uint64_t* records);
+  void BuildBatch(const std::vector<Pending>& batch, uint64_t* records, uint64_t* bytes);
 
   // A synced write outside the committer (definitions, epoch, garbage collection). A failure
   // makes the journal sticky-failed, as a failed commit does.

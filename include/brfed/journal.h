@@ -69,8 +69,11 @@ struct Event {
 };
 
 struct JournalStats {
-  uint64_t batches = 0;             // WriteBatches committed
-  uint64_t records = 0;             // records committed
+  uint64_t batches = 0;  // WriteBatches committed
+  uint64_t records = 0;  // records committed
+  // Bytes of those records as stored, keys and values (not the indexes); 0 from a journal that
+  // stores no encoded records (the in-memory one).
+  uint64_t record_bytes = 0;
   uint64_t commit_nanos_total = 0;  // sum over batches of write+sync time
   uint64_t commit_nanos_max = 0;
   // Runs whose next seq the journal keeps in memory: the unfinished ones it has seen. A run is

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "storage/keys.h"
+#include "storage/record_codec.h"
 #include "tests/unit/storage/test_util.h"
 
 namespace brfed::storage {
@@ -408,6 +409,13 @@ TEST_F(JournalTest, QueuedAppendsShareOneBatch) {
   JournalStats st = j->stats();
   EXPECT_EQ(st.records, 101u);
   EXPECT_EQ(st.batches, 2u);
+  // Every record's key and encoded value, as stored: the gate's run and the 100 others.
+  std::string value;
+  ASSERT_TRUE(EncodeRecord(Started(), &value).ok());
+  uint64_t bytes = RecordKey("gate", 1).size() + value.size();
+  for (int i = 0; i < 100; ++i)
+    bytes += RecordKey("run-" + std::to_string(i), 1).size() + value.size();
+  EXPECT_EQ(st.record_bytes, bytes);
   EXPECT_EQ(j->AppendLatency().count, 101u);
   EXPECT_EQ(j->BatchLatency().count, 2u);
   EXPECT_GE(j->AppendLatency().p99_nanos, j->AppendLatency().p50_nanos);
