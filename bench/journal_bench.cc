@@ -2,6 +2,7 @@
 // LevelDB on the same disk in the same run.
 //
 //   build/dev/bench/journal_bench [--runs=10000] [--records=20] [--drivers=2] [--dir=/path]
+//                                 [--value_bytes=the journal's mean record value size]
 //
 // 1. The journal: --runs concurrent runs, each with one append in flight at a time (as the
 //    engine has: a run's next transition waits for the previous one to be durable), --records
@@ -30,6 +31,7 @@
 #include "bench/bench_util.h"
 #include "storage/baseline.h"
 #include "storage/journal.h"
+#include "storage/keys.h"
 
 namespace brfed::bench {
 namespace {
@@ -168,11 +170,16 @@ int Main(int argc, char** argv) {
   raw.records = total;
   raw.batch_records = 512;
   raw.runs = runs;
-  raw.value_bytes = FlagInt(argc, argv, "value_bytes", 64);
+  // Values of the journal's mean record size (its keys and the baseline's are laid out alike),
+  // unless --value_bytes says otherwise.
+  const size_t key_bytes = storage::RecordKey(RunId(0), 1).size();
+  const size_t mean_bytes = js.records > 0 ? (js.record_bytes + js.records / 2) / js.records : 0;
+  raw.value_bytes =
+      FlagInt(argc, argv, "value_bytes", mean_bytes > key_bytes ? mean_bytes - key_bytes : 1);
   Result<storage::RawResult> batched = storage::RawLevelDbAppend(raw);
   if (!batched.ok()) return Fail(batched.status());
-  std::printf("raw leveldb, 512/batch, sync: %llu records in %.2fs = %s/s\n",
-              static_cast<unsigned long long>(batched->records), batched->seconds,
+  std::printf("raw leveldb, 512/batch, sync, %zu-byte values: %llu records in %.2fs = %s/s\n",
+              raw.value_bytes, static_cast<unsigned long long>(batched->records), batched->seconds,
               Grouped(batched->records_per_second()).c_str());
 
   // --- 3. Raw LevelDB, one synced write per record.
