@@ -210,7 +210,7 @@ Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   raw.records = round->records;
   raw.batch_records = 512;
   // Records of the engine's size: its keys' layout, and values of its mean record's size in the
-  // window (~37 bytes here; larger values would slow the baselines and flatter the engine).
+  // window (39 bytes here; larger values would slow the baselines and flatter the engine).
   const size_t key_bytes = storage::RecordKey(c.ids[0], 1).size();
   const size_t mean_bytes =
       round->records > 0 ? (round->record_bytes + round->records / 2) / round->records : 0;

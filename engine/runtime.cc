@@ -323,6 +323,13 @@ void RuntimeImpl::AnswerView(const std::string& run_id, std::promise<Result<RunV
     done->set_value(r.machine.View());
     return;
   }
+  // Finished in this pass (an answer deferred until the run's last append), not yet published.
+  for (const auto& [id, m] : finishing_) {
+    if (id == run_id) {
+      done->set_value(m->View());
+      return;
+    }
+  }
   if (std::shared_ptr<const RunMachine> m = FindFinished(run_id)) {
     done->set_value(m->View());
     return;

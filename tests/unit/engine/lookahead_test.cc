@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -53,6 +54,7 @@ class GatedJournal final : public Journal {
   Result<std::vector<std::string>> ActiveRuns() override { return inner_.ActiveRuns(); }
   Result<std::vector<std::string>> ListRuns() override { return inner_.ListRuns(); }
   Result<std::vector<Event>> ReadRun(std::string_view id, uint64_t until) override {
+    ++reads_;
     return inner_.ReadRun(id, until);
   }
   Result<std::vector<RunRecords>> ReadActiveRuns() override { return inner_.ReadActiveRuns(); }
@@ -77,6 +79,7 @@ class GatedJournal final : public Journal {
     }
     for (auto& [entries, done] : held) inner_.AppendAsync(std::move(entries), std::move(done));
   }
+  int reads() const { return reads_; }
   std::vector<std::vector<EventType>> groups() {
     std::lock_guard<std::mutex> l(mu_);
     return groups_;
@@ -84,6 +87,7 @@ class GatedJournal final : public Journal {
 
  private:
   MemoryJournal inner_;
+  std::atomic<int> reads_{0};  // ReadRun calls
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<EventType> hold_type_;
@@ -181,6 +185,24 @@ TEST_F(LookAheadTest, NothingActsOnOrShowsTheLookAheadBeforeItIsDurable) {
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->state, RunState::kSucceeded);
   EXPECT_NE(Lines().find(" c\n"), std::string::npos) << Lines();
+}
+
+TEST_F(LookAheadTest, AViewAskedForDuringTheLastAppendIsTheFinishedRunFromMemory) {
+  journal_.HoldAppendsWith(EventType::kRunFinished);
+  ASSERT_TRUE(engine_->StartRun("r", workflow_, Value::Map{{"out", out_}}).ok());
+  ASSERT_TRUE(journal_.WaitHeld(std::chrono::seconds(20)));
+  std::future<Result<RunView>> view =
+      std::async(std::launch::async, [&] { return engine_->GetRun("r"); });
+  EXPECT_EQ(view.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  const int reads = journal_.reads();
+
+  // The answer waited for the run's last append and comes from the engine's memory, though the
+  // run's end is published to the finished cache only at the end of the engine's pass.
+  journal_.Release();
+  Result<RunView> v = view.get();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->state, RunState::kSucceeded);
+  EXPECT_EQ(journal_.reads(), reads) << "answered by reading the journal back";
 }
 
 }  // namespace
