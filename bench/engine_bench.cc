@@ -50,7 +50,6 @@
 #include "engine/runtime.h"
 #include "storage/baseline.h"
 #include "storage/journal.h"
-#include "storage/keys.h"
 #include "storage/slow_sync_env.h"
 
 namespace brfed::bench {
@@ -211,10 +210,7 @@ Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   raw.batch_records = 512;
   // Records of the engine's size: its keys' layout, and values of its mean record's size in the
   // window (39 bytes here; larger values would slow the baselines and flatter the engine).
-  const size_t key_bytes = storage::RecordKey(c.ids[0], 1).size();
-  const size_t mean_bytes =
-      round->records > 0 ? (round->record_bytes + round->records / 2) / round->records : 0;
-  raw.value_bytes = mean_bytes > key_bytes ? mean_bytes - key_bytes : 1;
+  raw.value_bytes = storage::ValueBytesOfMeanRecord(round->records, round->record_bytes, c.ids[0]);
   raw.runs = c.runs;
   raw.run_ids = c.ids;
   raw.env = c.env;

@@ -31,7 +31,6 @@
 #include "bench/bench_util.h"
 #include "storage/baseline.h"
 #include "storage/journal.h"
-#include "storage/keys.h"
 
 namespace brfed::bench {
 namespace {
@@ -172,10 +171,8 @@ int Main(int argc, char** argv) {
   raw.runs = runs;
   // Values of the journal's mean record size (its keys and the baseline's are laid out alike),
   // unless --value_bytes says otherwise.
-  const size_t key_bytes = storage::RecordKey(RunId(0), 1).size();
-  const size_t mean_bytes = js.records > 0 ? (js.record_bytes + js.records / 2) / js.records : 0;
-  raw.value_bytes =
-      FlagInt(argc, argv, "value_bytes", mean_bytes > key_bytes ? mean_bytes - key_bytes : 1);
+  raw.value_bytes = FlagInt(argc, argv, "value_bytes",
+                            storage::ValueBytesOfMeanRecord(js.records, js.record_bytes, RunId(0)));
   Result<storage::RawResult> batched = storage::RawLevelDbAppend(raw);
   if (!batched.ok()) return Fail(batched.status());
   std::printf("raw leveldb, 512/batch, sync, %zu-byte values: %llu records in %.2fs = %s/s\n",

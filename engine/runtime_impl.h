@@ -250,8 +250,8 @@ class RuntimeImpl final : public Runtime {
   // Under mu_: moves finishing_ into finished_ (out of active_), evicting the oldest beyond
   // kFinishedCacheSize into *evicted (to be freed outside the lock), and tells the waiters.
   void PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted);
-  // Under mu_: caches a finished run's machine (no-op when the run is cached already), evicting
-  // as PublishFinished does.
+  // Under mu_: caches a finished run's machine (a run cached already keeps its place, with this
+  // machine), evicting as PublishFinished does.
   void CacheFinished(std::string run_id, std::shared_ptr<const RunMachine> machine,
                      std::vector<std::shared_ptr<const RunMachine>>* evicted);
   // Takes r out of runs_; frees it now, or once nothing points at it (ReleaseIfGone).

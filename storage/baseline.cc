@@ -37,6 +37,12 @@ Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
 
 }  // namespace
 
+size_t ValueBytesOfMeanRecord(uint64_t records, uint64_t record_bytes, std::string_view run_id) {
+  const size_t key_bytes = RecordKey(run_id, 1).size();
+  const uint64_t mean = records > 0 ? (record_bytes + records / 2) / records : 0;
+  return mean > key_bytes ? static_cast<size_t>(mean - key_bytes) : 1;
+}
+
 Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
   if (options.batch_records == 0 || options.runs == 0) {
     return InvalidArgumentError("baseline: batch_records and runs must be positive");

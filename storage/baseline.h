@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brfed/status.h"
@@ -38,6 +39,11 @@ struct RawResult {
   double seconds = 0;
   double records_per_second() const { return seconds > 0 ? records / seconds : 0; }
 };
+
+// The value size that makes a raw record, keyed as run `run_id`'s, as large as the journal's
+// mean record: `record_bytes` (keys and values, JournalStats::record_bytes) over `records`,
+// less the key. At least 1.
+size_t ValueBytesOfMeanRecord(uint64_t records, uint64_t record_bytes, std::string_view run_id);
 
 // Writes options.records records in WriteBatches of options.batch_records with sync as given.
 Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options);

@@ -5,10 +5,10 @@
 //   a/<run-id>                  -> "" : the run was started (kept until the run is deleted)
 //   d/<hash>                    -> definition text
 //   f/<run-id>                  -> finish time, 8 bytes big-endian Unix milliseconds
+//   r/<run-id>/<seq, 8 bytes BE> -> Record (journal.proto)
 //
 // The active (unfinished) runs are those with a/ and without f/. Format 1 deleted a/ when a
 // run finished; a format-1 journal reads the same under that rule.
-//   r/<run-id>/<seq, 8 bytes BE> -> Record (journal.proto)
 //
 // Run ids are 1..kMaxRunIdBytes bytes without '/', so the records of one run are contiguous
 // under the prefix r/<run-id>/ and in seq order.

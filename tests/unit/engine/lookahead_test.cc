@@ -132,6 +132,16 @@ class LookAheadTest : public ::testing::Test {
 
   void TearDown() override { engine_.reset(); }
 
+  // Starts run "r" with the appends that carry `held` held back, and asks for its view while
+  // one is: GetRun answers with the durable state, so the answer waits for the write.
+  void StartAndAskWhileHeld(EventType held, std::future<Result<RunView>>* view) {
+    journal_.HoldAppendsWith(held);
+    ASSERT_TRUE(engine_->StartRun("r", workflow_, Value::Map{{"out", out_}}).ok());
+    ASSERT_TRUE(journal_.WaitHeld(std::chrono::seconds(20)));
+    *view = std::async(std::launch::async, [&] { return engine_->GetRun("r"); });
+    EXPECT_EQ(view->wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  }
+
   std::string Lines() {
     std::ifstream in(out_);
     std::stringstream s;
@@ -166,14 +176,8 @@ TEST_F(LookAheadTest, EachOutcomeIsJournaledWithTheNextAttemptInOneWrite) {
 
 TEST_F(LookAheadTest, NothingActsOnOrShowsTheLookAheadBeforeItIsDurable) {
   // Hold the write that carries a's outcome and b's first attempt.
-  journal_.HoldAppendsWith(EventType::kAttemptSucceeded);
-  ASSERT_TRUE(engine_->StartRun("r", workflow_, Value::Map{{"out", out_}}).ok());
-  ASSERT_TRUE(journal_.WaitHeld(std::chrono::seconds(20)));
-
-  // GetRun answers with the durable state, so it waits for the write.
-  std::future<Result<RunView>> view =
-      std::async(std::launch::async, [&] { return engine_->GetRun("r"); });
-  EXPECT_EQ(view.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  std::future<Result<RunView>> view;
+  ASSERT_NO_FATAL_FAILURE(StartAndAskWhileHeld(EventType::kAttemptSucceeded, &view));
   // b has not been reconciled: its attempt is not durable yet.
   EXPECT_EQ(Lines().find(" b\n"), std::string::npos) << Lines();
 
@@ -188,12 +192,8 @@ TEST_F(LookAheadTest, NothingActsOnOrShowsTheLookAheadBeforeItIsDurable) {
 }
 
 TEST_F(LookAheadTest, AViewAskedForDuringTheLastAppendIsTheFinishedRunFromMemory) {
-  journal_.HoldAppendsWith(EventType::kRunFinished);
-  ASSERT_TRUE(engine_->StartRun("r", workflow_, Value::Map{{"out", out_}}).ok());
-  ASSERT_TRUE(journal_.WaitHeld(std::chrono::seconds(20)));
-  std::future<Result<RunView>> view =
-      std::async(std::launch::async, [&] { return engine_->GetRun("r"); });
-  EXPECT_EQ(view.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  std::future<Result<RunView>> view;
+  ASSERT_NO_FATAL_FAILURE(StartAndAskWhileHeld(EventType::kRunFinished, &view));
   const int reads = journal_.reads();
 
   // The answer waited for the run's last append and comes from the engine's memory, though the
