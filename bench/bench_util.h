@@ -6,7 +6,6 @@
 //   durable transitions/s      95,000       120,000      0.79x   >= 0.7x  PASS
 #pragma once
 
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -75,14 +74,6 @@ inline std::string ScratchDir(int argc, char** argv, const char* prefix) {
 
 inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// CPU seconds the whole process has used so far, every thread's, user and system.
-inline double ProcessCpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 // "1,234,567"

@@ -22,11 +22,18 @@
 //    p99 commit latency (one group commit's write + sync; target <= 10 ms) and, as a figure,
 //    the p99 from AppendAsync to durable, which includes waiting behind the commits queued
 //    ahead: with every run's append queued at once it is about runs / throughput.
-// 2. Raw LevelDB: the same number of records in WriteBatches of 512 with sync=true (the
-//    ceiling a group-committing journal can hope for), of the engine's size: keys laid out as
-//    its record keys, values of its mean record's size in that round. Target: engine >= 0.7x.
-// 3. Raw LevelDB: one synced write per record (what journaling each transition alone costs).
-//    Target: engine >= 30x of it.
+// 2. Raw LevelDB: the engine's records in WriteBatches of 512 with sync=true (the ceiling a
+//    group-committing journal can hope for): the very keys the engine journaled in that round,
+//    in the order it appended them (a RecordingJournal notes it), the ones from before the
+//    window written first and untimed, with values of its mean record's size. Target: engine
+//    >= 0.7x. The order matters to LevelDB, whose memtable inserts are cheaper next to the
+//    last one than anywhere: the friendliest order, the records round-robin over the runs in
+//    id order (each batch's keys neighbours), is measured too and shown, not judged (the
+//    engine's runs move on in the order their steps finish, not in id order). The engine's
+//    index writes (a/ and f/ keys, one per run started or finished) are not given to the
+//    baseline: they count against the engine.
+// 3. Raw LevelDB: one synced write per record (what journaling each transition alone costs),
+//    the first of the same records. Target: engine >= 30x of it.
 // Each round runs 1, 2 and 3 on fresh directories, so each ratio compares measurements taken
 // seconds apart; one engine window lasts about a tenth of a second, so a single round varies
 // by several percent, and the figures printed are the median round's (per figure).
@@ -44,6 +51,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/recording_journal.h"
 #include "brfed/engine.h"
 #include "brfed/step.h"
 #include "brfed/workflow.h"
@@ -108,7 +116,14 @@ struct Round {
   double engine_cpu_us = 0;
   double commit_share = 0;
   double batched_cpu_us = 0;
+  // The raw 512-record batches with keys in the friendliest order (run_order_rate).
+  double run_order_rate = 0;
+  // The engine's records in the order it appended them (RecordingJournal), the first `untimed`
+  // of them before the window: what the baselines write.
+  std::vector<storage::RawRecordRef> order;
+  size_t untimed = 0;
   double vs_batched() const { return engine_rate / batched_rate; }
+  double vs_run_order() const { return engine_rate / run_order_rate; }
   double vs_single() const { return engine_rate / single_rate; }
 };
 
@@ -127,9 +142,12 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   jo.env = c.env;
   jo.max_batch_records = c.max_batch;
   ASSIGN_OR_RETURN(std::unique_ptr<LevelDbJournal> journal, OpenLevelDbJournal(jo));
+  // Notes the order of the engine's records for the baselines, which write the same keys.
+  RecordingJournal recorder(journal.get(), c.ids);
+  recorder.Reserve(c.runs * (2 * c.steps + 8));
   EngineOptions eo;
   eo.env = Env::Default();
-  eo.journal = journal.get();
+  eo.journal = &recorder;
   eo.steps = &registry;
   ASSIGN_OR_RETURN(std::unique_ptr<Runtime> engine, OpenRuntime(std::move(eo)));
   // StartRun returns once the run's first record is durable, so many threads start runs at
@@ -157,8 +175,9 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   }
   RETURN_IF_ERROR(engine->WaitIdleForTest(std::chrono::minutes(5)));
   const JournalStats before = journal->stats();
+  const size_t untimed = recorder.size();
   journal->ResetLatencies();
-  const double cpu0 = ProcessCpuSeconds();
+  const double cpu0 = storage::ProcessCpuSeconds();
   auto t0 = std::chrono::steady_clock::now();
   gate_open = true;
   engine->Wake(kGate);
@@ -169,7 +188,7 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   double seconds = SecondsSince(t0);
-  const double cpu = ProcessCpuSeconds() - cpu0;
+  const double cpu = storage::ProcessCpuSeconds() - cpu0;
   for (uint64_t i = 0; i < c.runs; ++i) {
     ASSIGN_OR_RETURN(RunView v, engine->WaitRun(c.ids[i], std::chrono::seconds(1)));
     if (v.state != RunState::kSucceeded) {
@@ -181,6 +200,14 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   LatencySummary batch = journal->BatchLatency();
   engine.reset();
   round->records = js.records - before.records;
+  round->order = recorder.Order();
+  round->untimed = untimed;
+  if (recorder.unknown() > 0 || round->order.size() != untimed + round->records) {
+    return InternalError("the recorded order holds " + std::to_string(round->order.size()) +
+                         " records (" + std::to_string(recorder.unknown()) +
+                         " of unknown runs), the journal committed " +
+                         std::to_string(before.records + round->records));
+  }
   round->record_bytes = js.record_bytes - before.record_bytes;
   // The share of the window the committer spent in LevelDB's Write (memtable inserts, log
   // write, fsync): near 1, the committer is the pipeline's bottleneck.
@@ -200,37 +227,46 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   return Status::OK();
 }
 
-// 2. Raw LevelDB: the engine's record count in synced WriteBatches of 512 (the ceiling a
-// group-committing journal can hope for); 3. one synced write per record (what journaling each
-// transition alone costs), for long enough to be stable.
+// 2. Raw LevelDB: the engine's records, in its order, in synced WriteBatches of 512 (the
+// ceiling a group-committing journal can hope for), and the same count in the friendliest
+// order (a figure); 3. one synced write per record (what journaling each transition alone
+// costs), for long enough to be stable.
 Status MeasureBaselines(const Config& c, const std::string& dir, Round* round) {
   storage::RawAppendOptions raw;
   raw.dir = dir + "/raw512";
   raw.records = round->records;
   raw.batch_records = 512;
-  // Records of the engine's size: its keys' layout, and values of its mean record's size in the
-  // window (39 bytes here; larger values would slow the baselines and flatter the engine).
+  // Records of the engine's size: its keys, and values of its mean record's size in the window
+  // (39 bytes here; larger values would slow the baselines and flatter the engine).
   raw.value_bytes = storage::ValueBytesOfMeanRecord(round->records, round->record_bytes, c.ids[0]);
   raw.runs = c.runs;
   raw.run_ids = c.ids;
+  raw.order = std::move(round->order);
+  raw.untimed = round->untimed;
   raw.env = c.env;
-  const double cpu0 = ProcessCpuSeconds();
   ASSIGN_OR_RETURN(storage::RawResult batched, storage::RawLevelDbAppend(raw));
-  // Includes closing the database, which waits for a compaction under way.
-  round->batched_cpu_us =
-      round->records > 0 ? (ProcessCpuSeconds() - cpu0) * 1e6 / round->records : 0;
+  round->batched_cpu_us = batched.records > 0 ? batched.cpu_seconds * 1e6 / batched.records : 0;
   raw.dir = dir + "/raw1";
   raw.records = c.single_records;
   raw.batch_records = 1;
   ASSIGN_OR_RETURN(storage::RawResult single, storage::RawLevelDbAppend(raw));
+  raw.dir = dir + "/raw512-run-order";
+  raw.records = round->records;
+  raw.batch_records = 512;
+  raw.order.clear();
+  raw.untimed = 0;
+  ASSIGN_OR_RETURN(storage::RawResult run_order, storage::RawLevelDbAppend(raw));
   round->batched_rate = batched.records_per_second();
   round->single_rate = single.records_per_second();
+  round->run_order_rate = run_order.records_per_second();
   std::printf(
       "raw leveldb, sync, %zu-byte values: 512/batch %s/s (%.2fus CPU each), 1/batch %s/s -> "
-      "engine %.2fx and %.1fx; CPU per record %.2fx the 512/batch one\n",
+      "engine %.2fx and %.1fx; CPU per record %.2fx the 512/batch one; 512/batch in run order "
+      "%s/s -> engine %.2fx\n",
       raw.value_bytes, Grouped(round->batched_rate).c_str(), round->batched_cpu_us,
       Grouped(round->single_rate).c_str(), round->vs_batched(), round->vs_single(),
-      round->engine_cpu_us / round->batched_cpu_us);
+      round->engine_cpu_us / round->batched_cpu_us, Grouped(round->run_order_rate).c_str(),
+      round->vs_run_order());
   return Status::OK();
 }
 
@@ -271,6 +307,7 @@ int Main(int argc, char** argv) {
 
   const Round batched = MedianBy(&measured, [](const Round& r) { return r.vs_batched(); });
   const Round single = MedianBy(&measured, [](const Round& r) { return r.vs_single(); });
+  const Round run_order = MedianBy(&measured, [](const Round& r) { return r.vs_run_order(); });
   const double commit_p99_ms =
       MedianBy(&measured, [](const Round& r) { return r.commit_p99_ms; }).commit_p99_ms;
   const double append_p99_ms =
@@ -280,6 +317,11 @@ int Main(int argc, char** argv) {
       {"durable transitions/s vs 512-batch", Grouped(batched.engine_rate),
        Grouped(batched.batched_rate), Fixed(batched.vs_batched(), 2) + "x", ">= 0.7x",
        batched.vs_batched() >= 0.7},
+      // The same count of records in the friendliest order for LevelDB (see 2. above): shown,
+      // not judged — no engine's order is that.
+      {"... vs 512-batch with keys in run order", Grouped(run_order.engine_rate),
+       Grouped(run_order.run_order_rate), Fixed(run_order.vs_run_order(), 2) + "x", "(figure)",
+       true},
       {"durable transitions/s vs 1 fsync each", Grouped(single.engine_rate),
        Grouped(single.single_rate), Fixed(single.vs_single(), 1) + "x", ">= 30x",
        single.vs_single() >= 30},

@@ -3,7 +3,9 @@
 #include <leveldb/db.h>
 #include <leveldb/iterator.h>
 #include <leveldb/write_batch.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -21,6 +23,7 @@ double Seconds(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+
 Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
                                             size_t write_buffer_bytes,
                                             leveldb::Env* env = nullptr) {
@@ -37,6 +40,13 @@ Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
 
 }  // namespace
 
+double ProcessCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 size_t ValueBytesOfMeanRecord(uint64_t records, uint64_t record_bytes, std::string_view run_id) {
   const size_t key_bytes = RecordKey(run_id, 1).size();
   const uint64_t mean = records > 0 ? (record_bytes + records / 2) / records : 0;
@@ -51,6 +61,18 @@ Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
     return InvalidArgumentError("baseline: " + std::to_string(options.run_ids.size()) +
                                 " run ids for " + std::to_string(options.runs) + " runs");
   }
+  if (options.untimed > options.order.size()) {
+    return InvalidArgumentError("baseline: " + std::to_string(options.untimed) +
+                                " untimed records of an order of " +
+                                std::to_string(options.order.size()));
+  }
+  for (size_t i = 0; i < options.order.size(); ++i) {
+    if (options.order[i].run >= options.runs) {
+      return InvalidArgumentError(
+          "baseline: record " + std::to_string(i) + " of the order is of run " +
+          std::to_string(options.order[i].run) + " of " + std::to_string(options.runs));
+    }
+  }
   RETURN_IF_ERROR(PrepareJournalDir(options.dir, /*create=*/true));
   ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db,
                    OpenDb(options.dir, true, options.write_buffer_bytes, options.env));
@@ -64,28 +86,50 @@ Result<RawResult> RawLevelDbAppend(const RawAppendOptions& options) {
       runs[i] = id;
     }
   }
-  std::vector<uint64_t> seqs(options.runs, 0);
+  const bool ordered = !options.order.empty();
+  std::vector<uint64_t> seqs(ordered ? 0 : options.runs, 0);
+  // The key of record i of the whole sequence, the untimed ones first.
+  auto key_of = [&](uint64_t i, std::string* key) {
+    key->clear();
+    if (ordered) {
+      AppendRecordKey(runs[options.order[i].run], options.order[i].seq, key);
+    } else {
+      size_t run = i % options.runs;
+      AppendRecordKey(runs[run], ++seqs[run], key);
+    }
+  };
   std::string value(options.value_bytes, 'v');
   leveldb::WriteOptions w;
   w.sync = options.sync;
   leveldb::WriteBatch batch;
   std::string key;
   RawResult r;
-  Clock::time_point t0 = Clock::now();
-  for (uint64_t i = 0; i < options.records;) {
-    batch.Clear();
-    for (size_t j = 0; j < options.batch_records && i < options.records; ++j, ++i) {
-      size_t run = i % options.runs;
-      key.clear();
-      AppendRecordKey(runs[run], ++seqs[run], &key);
-      batch.Put(key, value);
-      r.bytes += key.size() + value.size();
+  // Writes records [from, to) in batches of `per_batch`, adding their sizes to *bytes.
+  auto write = [&](uint64_t from, uint64_t to, size_t per_batch, uint64_t* bytes) -> Status {
+    for (uint64_t i = from; i < to;) {
+      batch.Clear();
+      for (size_t j = 0; j < per_batch && i < to; ++j, ++i) {
+        key_of(i, &key);
+        batch.Put(key, value);
+        *bytes += key.size() + value.size();
+      }
+      leveldb::Status s = db->Write(w, &batch);
+      if (!s.ok()) return FromLevelDb(s, "baseline: write");
     }
-    leveldb::Status s = db->Write(w, &batch);
-    if (!s.ok()) return FromLevelDb(s, "baseline: write");
-  }
+    return Status::OK();
+  };
+  const uint64_t untimed = options.untimed;
+  uint64_t untimed_bytes = 0;
+  RETURN_IF_ERROR(write(0, untimed, 4096, &untimed_bytes));
+  const uint64_t end = ordered ? std::min<uint64_t>(options.order.size(), untimed + options.records)
+                               : options.records;
+  const double cpu0 = ProcessCpuSeconds();
+  Clock::time_point t0 = Clock::now();
+  RETURN_IF_ERROR(write(untimed, end, options.batch_records, &r.bytes));
   r.seconds = Seconds(t0);
-  r.records = options.records;
+  r.records = end - untimed;
+  db.reset();
+  r.cpu_seconds = ProcessCpuSeconds() - cpu0;
   return r;
 }
 
