@@ -6,7 +6,6 @@
 //   durable transitions/s      95,000       120,000      0.79x   >= 0.7x  PASS
 #pragma once
 
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>

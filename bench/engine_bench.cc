@@ -144,6 +144,8 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   ASSIGN_OR_RETURN(std::unique_ptr<LevelDbJournal> journal, OpenLevelDbJournal(jo));
   // Notes the order of the engine's records for the baselines, which write the same keys.
   RecordingJournal recorder(journal.get(), c.ids);
+  // A run journals 2 records per step, its start, its gate's start and observation and its
+  // end: room for them all, with some to spare.
   recorder.Reserve(c.runs * (2 * c.steps + 8));
   EngineOptions eo;
   eo.env = Env::Default();

@@ -61,17 +61,11 @@ class RecordingJournal final : public Journal {
     return inner_->GetDefinition(hash);
   }
   void AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const Entry& e : entries) Note(e.run_id, e.event.seq);
-    }
+    NoteEntries(entries);
     inner_->AppendAsync(std::move(entries), std::move(done));
   }
   Status Append(std::vector<Entry> entries) override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const Entry& e : entries) Note(e.run_id, e.event.seq);
-    }
+    NoteEntries(entries);
     return inner_->Append(std::move(entries));
   }
   void AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
@@ -79,12 +73,7 @@ class RecordingJournal final : public Journal {
                       std::function<void(Status)> done) override {
     {
       std::lock_guard<std::mutex> l(mu_);
-      auto it = index_.find(run_id);
-      if (it == index_.end()) {
-        unknown_ += events.size();
-      } else {
-        for (const Event& e : events) order_.push_back({it->second, e.seq});
-      }
+      Note(run_id, events.size(), [&](size_t i) { return events[i].seq; });
     }
     inner_->AppendRunAsync(run_id, events, cursor, std::move(done));
   }
@@ -106,14 +95,20 @@ class RecordingJournal final : public Journal {
   JournalStats stats() const override { return inner_->stats(); }
 
  private:
-  // REQUIRES: mu_ held.
-  void Note(std::string_view run_id, uint64_t seq) {
+  // Notes `n` records of run `run_id`, the i-th of seq seq_of(i): one lookup of the run for
+  // all of them. REQUIRES: mu_ held.
+  template <typename SeqOf>
+  void Note(std::string_view run_id, size_t n, SeqOf seq_of) {
     auto it = index_.find(run_id);
     if (it == index_.end()) {
-      ++unknown_;
+      unknown_ += n;
       return;
     }
-    order_.push_back({it->second, seq});
+    for (size_t i = 0; i < n; ++i) order_.push_back({it->second, seq_of(i)});
+  }
+  void NoteEntries(const std::vector<Entry>& entries) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const Entry& e : entries) Note(e.run_id, 1, [&](size_t) { return e.event.seq; });
   }
 
   Journal* const inner_;

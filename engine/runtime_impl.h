@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/string_hash.h"
 #include "engine/machine.h"
 #include "engine/runtime.h"
 #include "engine/runtime_definitions.h"
@@ -31,13 +32,6 @@
 namespace brfed::internal {
 
 using SlotKey = std::pair<std::string, int>;  // (step id, item index)
-
-// Hashes std::string and std::string_view alike, so a map keyed by string is searched with a
-// view (with std::equal_to<>).
-struct TransparentHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 // Bookkeeping of one running attempt. Engine thread only.
 struct AttemptSlot {
@@ -315,8 +309,7 @@ class RuntimeImpl final : public Runtime {
   // The most recently finished runs, their machines (immutable once here; views are built by
   // whoever asks, outside the lock). finished_order_ views the keys of finished_ (a node's key
   // stays where it is until the node is erased).
-  std::unordered_map<std::string, std::shared_ptr<const RunMachine>, TransparentHash,
-                     std::equal_to<>>
+  std::unordered_map<std::string, std::shared_ptr<const RunMachine>, StringHash, std::equal_to<>>
       finished_;
   std::deque<std::string_view> finished_order_;
   std::unordered_map<std::string, Status> stalled_;

@@ -23,7 +23,6 @@ double Seconds(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-
 Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir, bool create,
                                             size_t write_buffer_bytes,
                                             leveldb::Env* env = nullptr) {

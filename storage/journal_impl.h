@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.h"
 #include "storage/histogram.h"
 #include "storage/journal.h"
 
@@ -72,10 +73,6 @@ class JournalImpl final : public LevelDbJournal {
   struct RunInfo {
     uint64_t next_seq = 1;  // the seq its next record must have
     bool finished = false;  // a kRunFinished is journaled or queued
-  };
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   // A run's RunInfo where runs_ and the run's cursor (AppendRunAsync) both find it: once the
   // run is forgotten, a cursor still held says it is finished.
