@@ -146,7 +146,9 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   RecordingJournal recorder(journal.get(), c.ids);
   // A run journals 2 records per step, its start, its gate's start and observation and its
   // end: room for them all, with some to spare.
-  recorder.Reserve(c.runs * (2 * c.steps + 8));
+  size_t id_bytes = 0;
+  for (const std::string& id : c.ids) id_bytes = std::max(id_bytes, id.size());
+  recorder.Reserve(c.runs * (2 * c.steps + 8), id_bytes);
   EngineOptions eo;
   eo.env = Env::Default();
   eo.journal = &recorder;
@@ -204,9 +206,10 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   round->records = js.records - before.records;
   round->order = recorder.Order();
   round->untimed = untimed;
-  if (recorder.unknown() > 0 || round->order.size() != untimed + round->records) {
+  const size_t unknown = recorder.size() - round->order.size();
+  if (unknown > 0 || round->order.size() != untimed + round->records) {
     return InternalError("the recorded order holds " + std::to_string(round->order.size()) +
-                         " records (" + std::to_string(recorder.unknown()) +
+                         " records (" + std::to_string(unknown) +
                          " of unknown runs), the journal committed " +
                          std::to_string(before.records + round->records));
   }
