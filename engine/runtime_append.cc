@@ -20,19 +20,31 @@ void RuntimeImpl::Pump(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
   // The batch is built where it will be in flight: r.appending is free while no append is,
   // and keeps its memory from batch to batch.
+  if (r.settled) {
+    // Right after an append that ended a settled look-ahead, the machine is as that look-ahead
+    // left it: with no inputs since and its wake time not come, looking again finds nothing.
+    r.settled = false;
+    if (r.inputs.empty() && (!r.settled_wake_at || *r.settled_wake_at > pass_now_)) {
+      ArmRunTimer(r, r.settled_wake_at);
+      return;
+    }
+  }
   std::vector<Event>& batch = r.appending;
   batch.clear();
   TakeInputs(r, &batch);
   r.appending_inputs = batch.size();
   if (!ApplyAhead(r, batch, 0)) return;
   std::optional<TimePoint> wake_at;
-  for (int round = 0; round < kLookAheadRounds; ++round) {
+  bool settled = false;
+  for (int round = 0; round < kLookAheadRounds && !settled; ++round) {
     const size_t from = batch.size();
     wake_at = r.machine.AppendEffects(pass_now_, &batch);
-    if (batch.size() == from) break;
-    if (!ApplyAhead(r, batch, from)) return;
+    settled = batch.size() == from;
+    if (!settled && !ApplyAhead(r, batch, from)) return;
   }
   if (!batch.empty()) {
+    r.settled = settled;
+    r.settled_wake_at = wake_at;
     Append(r);
     return;
   }
@@ -127,6 +139,7 @@ void RuntimeImpl::OnAppendDone(RunSlot* r, Status s) {
 void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
   r.append_in_flight = false;
   if (!s.ok()) {
+    r.settled = false;  // the machine goes back to the journal's records
     std::vector<Event> batch = std::move(r.appending);
     r.appending.clear();
     OnAppendFailed(r, std::move(batch), s);
@@ -296,6 +309,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   slot->order = ++next_order_;
   RunSlot& r = *slot;
   runs_.emplace(r.run_id, std::move(slot));
+  r.appending.reserve(2);  // its batches hold an outcome and what it leads to
   r.appending.push_back(std::move(e));
   Append(r);
 }

@@ -85,6 +85,11 @@ struct RunSlot {
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
   uint64_t wake_token = 0;
+  // The append in flight ends a look-ahead that found nothing more to do, and when the run
+  // next wakes by itself (AppendEffects' wake_at then): once the append is durable, a Pump
+  // with no new inputs would find the same, unless that time has come.
+  bool settled = false;
+  std::optional<TimePoint> settled_wake_at;
 };
 
 // Recovery takes its memory in huge pages from this many runs of one part on
