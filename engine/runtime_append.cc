@@ -18,8 +18,6 @@ namespace brfed::internal {
 // and GetRun answers with the durable state.
 void RuntimeImpl::Pump(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || r.append_in_flight || !r.started) return;
-  // The batch is built where it will be in flight: r.appending is free while no append is,
-  // and keeps its memory from batch to batch.
   if (r.settled) {
     // Right after an append that ended a settled look-ahead, the machine is as that look-ahead
     // left it: with no inputs since and its wake time not come, looking again finds nothing.
@@ -29,6 +27,8 @@ void RuntimeImpl::Pump(RunSlot& r) {
       return;
     }
   }
+  // The batch is built where it will be in flight: r.appending is free while no append is,
+  // and keeps its memory from batch to batch.
   std::vector<Event>& batch = r.appending;
   batch.clear();
   TakeInputs(r, &batch);
