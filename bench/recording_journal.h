@@ -52,12 +52,16 @@ class RecordingJournal final : public Journal {
     std::lock_guard<std::mutex> l(mu_);
     return noted_.size();
   }
-  // Room for `n` more records, so that noting them allocates nothing while it is measured.
-  // `id_bytes` is the longest run id's length.
+  // Room for `n` more records, so that noting them neither allocates nor faults a page in
+  // while it is measured: the room is written once here. `id_bytes` is the longest run id's
+  // length.
   void Reserve(size_t n, size_t id_bytes) {
     std::lock_guard<std::mutex> l(mu_);
-    noted_.reserve(noted_.size() + n);
-    names_.reserve(names_.size() + n * id_bytes);
+    const size_t noted = noted_.size(), names = names_.size();
+    noted_.resize(noted + n);
+    noted_.resize(noted);
+    names_.resize(names + n * id_bytes);
+    names_.resize(names);
   }
 
   Status PutDefinition(std::string_view hash, std::string_view text) override {
