@@ -146,9 +146,7 @@ Status MeasureEngine(const Config& c, const std::string& dir, Round* round) {
   RecordingJournal recorder(journal.get(), c.ids);
   // A run journals 2 records per step, its start, its gate's start and observation and its
   // end: room for them all, with some to spare.
-  size_t id_bytes = 0;
-  for (const std::string& id : c.ids) id_bytes = std::max(id_bytes, id.size());
-  recorder.Reserve(c.runs * (2 * c.steps + 8), id_bytes);
+  recorder.Reserve(c.runs * (2 * c.steps + 8));
   EngineOptions eo;
   eo.env = Env::Default();
   eo.journal = &recorder;

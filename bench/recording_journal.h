@@ -13,6 +13,7 @@
 // left out of the order, which is then shorter than size().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,10 @@ class RecordingJournal final : public Journal {
   // `ids` must outlive this journal.
   RecordingJournal(Journal* inner, const std::vector<std::string>& ids) : inner_(inner) {
     index_.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) index_.emplace(ids[i], static_cast<uint32_t>(i));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      index_.emplace(ids[i], static_cast<uint32_t>(i));
+      longest_id_ = std::max(longest_id_, ids[i].size());
+    }
   }
 
   // The records appended so far, in order, but for those of runs not in `ids`. Resolves the noted
@@ -53,14 +57,13 @@ class RecordingJournal final : public Journal {
     return noted_.size();
   }
   // Room for `n` more records, so that noting them neither allocates nor faults a page in
-  // while it is measured: the room is written once here. `id_bytes` is the longest run id's
-  // length.
-  void Reserve(size_t n, size_t id_bytes) {
+  // while it is measured: the room (for ids as long as the longest) is written once here.
+  void Reserve(size_t n) {
     std::lock_guard<std::mutex> l(mu_);
     const size_t noted = noted_.size(), names = names_.size();
     noted_.resize(noted + n);
     noted_.resize(noted);
-    names_.resize(names + n * id_bytes);
+    names_.resize(names + n * longest_id_);
     names_.resize(names);
   }
 
@@ -129,6 +132,7 @@ class RecordingJournal final : public Journal {
 
   Journal* const inner_;
   std::unordered_map<std::string_view, uint32_t> index_;  // run id -> its place in `ids`
+  size_t longest_id_ = 0;                                 // of `ids`, in bytes
   mutable std::mutex mu_;
   std::string names_;         // GUARDED_BY(mu_): the noted records' run ids, back to back
   std::vector<Noted> noted_;  // GUARDED_BY(mu_)
