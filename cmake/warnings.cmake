@@ -16,8 +16,12 @@ endif()
 
 set(BRFED_SANITIZER_FLAGS "")
 if(BRFED_SANITIZE)
-  set(BRFED_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
-                            -fno-sanitize-recover=undefined)
+  # UBSan without its null and alignment checks: together they instrument every member access
+  # and were a quarter of this build's compile time (CI has 30 minutes). ASan reports a null
+  # dereference itself (SEGV on address 0x0, with the stack); a misaligned access is the one
+  # check given up, and x86 tolerates it. The fuzz preset keeps both.
+  set(BRFED_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize=null,alignment
+                            -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 elseif(BRFED_TSAN)
   set(BRFED_SANITIZER_FLAGS -fsanitize=thread)
 endif()
