@@ -65,8 +65,9 @@ summary() {  # $1: column of $ratios
   awk -v c="$1" '{print $c}' <<<"$ratios" | sort -g | awk '
     { v[NR] = $1; s += log($1) }
     END {
+      median = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "median %.3f (middle half %.3f-%.3f), geometric mean %.3f",
-        v[int((NR + 1) / 2)], v[int(NR / 4) + 1], v[int(3 * NR / 4) + 1], exp(s / NR)
+        median, v[int(NR / 4) + 1], v[int(3 * NR / 4) + 1], exp(s / NR)
     }'
 }
 mean() { awk -v c="$1" '{s += $c} END {printf "%.0f", s / NR}' "$rows"; }
