@@ -99,9 +99,9 @@ class RecordingJournal final : public Journal {
   Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override {
     return inner_->ForEachActiveRun(fn);
   }
-  Status ForEachActiveRunShard(size_t shard, size_t shards,
-                               const std::function<Status(RunRecords& run)>& fn) override {
-    return inner_->ForEachActiveRunShard(shard, shards, fn);
+  void ForEachActiveRunPart(
+      RunParts* parts, const std::function<Status(size_t part, RunRecords& run)>& fn) override {
+    inner_->ForEachActiveRunPart(parts, fn);
   }
   Result<int> CollectGarbage(TimePoint now) override { return inner_->CollectGarbage(now); }
   Result<std::vector<Problem>> Verify() override { return inner_->Verify(); }

@@ -48,7 +48,7 @@ RuntimeImpl::~RuntimeImpl() {
 
 Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecords& rec,
                                                          RecoverScratch* scratch) {
-  auto where = [&rec] { return "engine: recover run " + rec.run_id; };
+  auto where = [&rec] { return "run " + rec.run_id; };
   if (rec.events.empty()) return DataLossError(where() + ": no records");
   const Event& first = rec.events.front();
   if (first.type != EventType::kRunStarted) {
@@ -65,7 +65,7 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     scratch->plan = std::shared_ptr<const MachinePlan>(owner, owner->get());
   }
   Result<RunMachine> m = ReplayRun(rec.run_id, scratch->plan, rec.events);
-  if (!m.ok()) return m.status().WithContext("engine: recover");
+  if (!m.ok()) return m.status();
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
   // Runs without params (most) share one empty map per reading thread.
   if (first.params.is_null() || (first.params.is_map() && first.params.as_map().empty())) {
@@ -102,47 +102,42 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
 }
 
 Status RuntimeImpl::Recover() {
-  // Runs are independent: each thread reads one part of the journal and folds it as it goes,
+  // Runs are independent: each thread reads parts of the journal and folds them as it goes,
   // so reading and folding overlap and no thread holds more than its own runs. The machine and
-  // the definition cache are safe for that (one machine per run; the cache locks).
+  // the definition cache are safe for that (one machine per run; the cache locks). Many small
+  // parts, not one per thread: a thread that the host slows down takes fewer of them instead
+  // of keeping the others waiting for its half (recovery_bench: one of the two threads often
+  // took half as long again as the other over fixed halves).
   const size_t threads = std::min<size_t>(static_cast<size_t>(options_.workers),
                                           std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::vector<std::unique_ptr<RunSlot>>> found(threads);
-  std::vector<Status> errors(threads);
-  auto recover = [&](size_t part) {
+  RunParts parts(threads == 1 ? 1 : threads * kRecoverPartsPerThread);
+  std::vector<std::vector<std::unique_ptr<RunSlot>>> found(parts.parts());
+  auto recover = [&] {
     // Nearly all that recovery allocates lives on: the runs' machines and slots (~2.7 KB a
-    // run). Once a part proves big, its fresh memory comes in huge pages: a fault per 2 MiB
-    // instead of per 4 KiB page, which was a quarter of the reading threads' CPU
+    // run). Once a thread has folded many runs, its fresh memory comes in huge pages: a fault
+    // per 2 MiB instead of per 4 KiB page, which was a quarter of the reading threads' CPU
     // (base/huge_pages.h). A small journal never touches them.
     std::optional<HugePageScope> huge;
     size_t runs = 0;
     RecoverScratch scratch;
     scratch.now = env_->Now();
-    bool folding_failed = false;
-    Status s = options_.journal->ForEachActiveRunShard(
-        part, threads, [&](Journal::RunRecords& rec) -> Status {
+    options_.journal->ForEachActiveRunPart(
+        &parts, [&](size_t part, Journal::RunRecords& rec) -> Status {
           if (++runs == kHugePageRuns) huge.emplace();
-          Result<std::unique_ptr<RunSlot>> r = RecoverRun(rec, &scratch);
-          if (!r.ok()) {
-            folding_failed = true;
-            return r.status();
-          }
-          found[part].push_back(std::move(*r));
+          ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
+          found[part].push_back(std::move(slot));
           return Status::OK();
         });
-    errors[part] = folding_failed || s.ok() ? s : s.WithContext("engine: recover");
   };
   const auto t_fold = std::chrono::steady_clock::now();
   std::vector<std::thread> helpers;
-  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(recover, t);
-  recover(0);
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(recover);
+  recover();
   for (std::thread& t : helpers) t.join();
   recovery_.fold_seconds = SecondsSince(t_fold);
   const auto t_index = std::chrono::steady_clock::now();
-  // Parts are ranges of run ids in order: the first damaged run is the first part's error.
-  for (const Status& s : errors) {
-    if (!s.ok()) return s;
-  }
+  // Parts are ranges of run ids in order: the first damaged run is the first failed part's.
+  RETURN_IF_ERROR(parts.FirstError().WithContext("engine: recover"));
 
   size_t total = 0;
   for (const std::vector<std::unique_ptr<RunSlot>>& part : found) total += part.size();

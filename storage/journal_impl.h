@@ -54,8 +54,8 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<Event>> ReadRun(std::string_view run_id, uint64_t until_seq) override;
   Result<std::vector<RunRecords>> ReadActiveRuns() override;
   Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override;
-  Status ForEachActiveRunShard(size_t shard, size_t shards,
-                               const std::function<Status(RunRecords& run)>& fn) override;
+  void ForEachActiveRunPart(RunParts* parts,
+                            const std::function<Status(size_t part, RunRecords& run)>& fn) override;
   Result<int> CollectGarbage(TimePoint now) override;
   Result<std::vector<Problem>> Verify() override;
   JournalStats stats() const override;
@@ -149,11 +149,10 @@ class JournalImpl final : public LevelDbJournal {
   Status ScanActiveIds(const std::function<void(std::string_view id)>& fn);
   // The pass behind ReadActiveRuns and ForEachActiveRun: sets *count to the number of active
   // runs and calls fn(i, run) for each, i being the run's place among the active ids in id
-  // order, in record order. `run` is one object reused for every run. With shards > 1 only
-  // part `shard` of the runs in record order is visited: a contiguous range of keys, so each
-  // part reads forward.
-  Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn, size_t* count,
-                         size_t shard = 0, size_t shards = 1);
+  // order, in record order. `run` is one object reused for every run.
+  Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn, size_t* count);
+  // An iterator for one pass over many records, which it leaves out of the block cache.
+  std::unique_ptr<leveldb::Iterator> PassIterator();
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

@@ -110,6 +110,48 @@ Status IteratorError(const leveldb::Iterator& it, std::string_view run_id,
   return FromLevelDb(it.status(), where);
 }
 
+// Reads the active runs ids[first, end) with `it` and calls fn(i, run) for each, i being the
+// run's index in `ids`; `run` is one object reused for every run.
+Status VisitRuns(const IdList& ids, size_t first, size_t end, leveldb::Iterator* it,
+                 const std::function<Status(size_t i, Journal::RunRecords& run)>& fn) {
+  // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
+  // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). The range is visited in
+  // record order so its pass moves forward; Seek only skips runs that are not active.
+  std::vector<size_t> order(end - first);
+  std::iota(order.begin(), order.end(), first);
+  auto by_records = [&](size_t a, size_t b) { return RecordOrderLess(ids[a], ids[b]); };
+  // Usually already in order (no id is a prefix of another): one pass instead of a sort.
+  if (!std::is_sorted(order.begin(), order.end(), by_records)) {
+    std::sort(order.begin(), order.end(), by_records);
+  }
+  Journal::RunRecords rr;
+  std::string prefix;
+  bool sought = false;  // `it` may come from another range: the first run is sought
+  for (size_t i : order) {
+    rr.run_id.assign(ids[i]);
+    prefix.clear();
+    AppendRunPrefix(rr.run_id, &prefix);
+    if (!sought || !it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
+      sought = true;
+      RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
+      it->Seek(prefix);
+    }
+    RETURN_IF_ERROR(ReadRunRecords(it, rr.run_id, prefix, UINT64_MAX, &rr.events));
+    RETURN_IF_ERROR(IteratorError(*it, rr.run_id, rr.events));
+    if (rr.events.empty()) {
+      return DataLossError("journal: run " + rr.run_id +
+                           " is in the active index but has no records");
+    }
+    if (rr.events.back().type == EventType::kRunFinished) {
+      return DataLossError("journal: run " + rr.run_id + " seq " +
+                           std::to_string(rr.events.back().seq) +
+                           ": finished, but has no finish time (f/)");
+    }
+    RETURN_IF_ERROR(fn(i, rr));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_t until_seq) {
@@ -126,56 +168,18 @@ Result<std::vector<Event>> JournalImpl::ReadRun(std::string_view run_id, uint64_
   return result;
 }
 
+std::unique_ptr<leveldb::Iterator> JournalImpl::PassIterator() {
+  leveldb::ReadOptions r = ReadOpts();
+  r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
+  return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(r));
+}
+
 Status JournalImpl::VisitActiveRuns(const std::function<Status(size_t, RunRecords&)>& fn,
-                                    size_t* count, size_t shard, size_t shards) {
-  if (shards == 0 || shard >= shards) {
-    return InvalidArgumentError("journal: read active runs: shard " + std::to_string(shard) +
-                                " of " + std::to_string(shards));
-  }
+                                    size_t* count) {
   IdList active;
   RETURN_IF_ERROR(ScanActiveIds([&](std::string_view id) { active.Add(id); }));
   *count = active.size();
-  // This shard's part: a range of the ids, in id order.
-  const size_t first = active.size() * shard / shards;
-  const size_t end = active.size() * (shard + 1) / shards;
-  // a/ keys come in run-id order; record groups come in order of "<run-id>/", which differs
-  // when one id is a prefix of another ("a" < "a-b" but "a-b/" < "a/"). The part is visited in
-  // record order so its pass moves forward; Seek only skips runs that are not active.
-  std::vector<size_t> order(end - first);
-  std::iota(order.begin(), order.end(), first);
-  auto by_records = [&](size_t a, size_t b) { return RecordOrderLess(active[a], active[b]); };
-  // Usually already in order (no id is a prefix of another): one pass instead of a sort.
-  if (!std::is_sorted(order.begin(), order.end(), by_records)) {
-    std::sort(order.begin(), order.end(), by_records);
-  }
-
-  leveldb::ReadOptions r = ReadOpts();
-  r.fill_cache = false;  // one pass over everything: caching it would only evict useful blocks
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(r));
-  RunRecords rr;
-  std::string prefix;
-  for (size_t i : order) {
-    rr.run_id.assign(active[i]);
-    prefix.clear();
-    AppendRunPrefix(rr.run_id, &prefix);
-    if (!it->Valid() || ToView(it->key()) < std::string_view(prefix)) {
-      RETURN_IF_ERROR(FromLevelDb(it->status(), "journal: read active runs"));
-      it->Seek(prefix);
-    }
-    RETURN_IF_ERROR(ReadRunRecords(it.get(), rr.run_id, prefix, UINT64_MAX, &rr.events));
-    RETURN_IF_ERROR(IteratorError(*it, rr.run_id, rr.events));
-    if (rr.events.empty()) {
-      return DataLossError("journal: run " + rr.run_id +
-                           " is in the active index but has no records");
-    }
-    if (rr.events.back().type == EventType::kRunFinished) {
-      return DataLossError("journal: run " + rr.run_id + " seq " +
-                           std::to_string(rr.events.back().seq) +
-                           ": finished, but has no finish time (f/)");
-    }
-    RETURN_IF_ERROR(fn(i, rr));
-  }
-  return Status::OK();
+  return VisitRuns(active, 0, active.size(), PassIterator().get(), fn);
 }
 
 Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
@@ -193,13 +197,24 @@ Result<std::vector<Journal::RunRecords>> JournalImpl::ReadActiveRuns() {
 }
 
 Status JournalImpl::ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) {
-  return ForEachActiveRunShard(0, 1, fn);
+  size_t count = 0;
+  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &count);
 }
 
-Status JournalImpl::ForEachActiveRunShard(size_t shard, size_t shards,
-                                          const std::function<Status(RunRecords& run)>& fn) {
-  size_t count = 0;
-  return VisitActiveRuns([&](size_t, RunRecords& rr) { return fn(rr); }, &count, shard, shards);
+void JournalImpl::ForEachActiveRunPart(
+    RunParts* parts, const std::function<Status(size_t part, RunRecords& run)>& fn) {
+  // Every reading thread lists the active ids itself, at once (cheap beside reading the
+  // records), so no thread waits for another before its first part.
+  IdList active;
+  Status listed = ScanActiveIds([&](std::string_view id) { active.Add(id); });
+  std::unique_ptr<leveldb::Iterator> it = PassIterator();
+  for (std::optional<size_t> p = parts->Take(); p.has_value(); p = parts->Take()) {
+    if (!listed.ok()) return parts->Fail(*p, listed);
+    const auto [first, end] = parts->Range(*p, active.size());
+    Status s =
+        VisitRuns(active, first, end, it.get(), [&](size_t, RunRecords& rr) { return fn(*p, rr); });
+    if (!s.ok()) return parts->Fail(*p, std::move(s));
+  }
 }
 
 Status JournalImpl::ScanKeys(std::string_view prefix,

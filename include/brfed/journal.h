@@ -10,10 +10,13 @@
 // implementation lives in storage/ (storage/journal.h: OpenJournal) and is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +86,54 @@ struct JournalStats {
 };
 
 // Thread-safe.
+// The active runs cut into `parts` ranges of run ids, in id order, that threads reading them
+// at once (Journal::ForEachActiveRunPart) share out as they go: a thread takes the next part
+// when it is done with one, so one that the host slows down reads fewer, where fixed halves
+// made the other wait for it. Thread-safe.
+class RunParts {
+ public:
+  // REQUIRES: parts >= 1.
+  explicit RunParts(size_t parts) : parts_(parts) {}
+  RunParts(const RunParts&) = delete;
+  RunParts& operator=(const RunParts&) = delete;
+
+  size_t parts() const { return parts_; }
+  // Part `part` of `count` runs: the indexes [first, end) of its runs in id order.
+  std::pair<size_t, size_t> Range(size_t part, size_t count) const {
+    return {count * part / parts_, count * (part + 1) / parts_};
+  }
+  // The next part nobody has taken, or nullopt once every part is taken or one has failed:
+  // parts are taken in order, so every part before a failed one is taken already.
+  std::optional<size_t> Take() {
+    if (failed_.load(std::memory_order_acquire)) return std::nullopt;
+    size_t p = next_.fetch_add(1, std::memory_order_relaxed);
+    return p < parts_ ? std::optional<size_t>(p) : std::nullopt;
+  }
+  // Part `part` ended with error `s`; no part is handed out after this.
+  void Fail(size_t part, Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (first_error_.ok() || part < failed_part_) {
+      failed_part_ = part;
+      first_error_ = std::move(s);
+    }
+    failed_.store(true, std::memory_order_release);
+  }
+  // The error of the lowest part that failed (the first damaged run in id order), else OK.
+  // REQUIRES: every reading thread has returned.
+  Status FirstError() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return first_error_;
+  }
+
+ private:
+  const size_t parts_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex mu_;
+  size_t failed_part_ = 0;
+  Status first_error_;
+};
+
 class Journal {
  public:
   struct Entry {
@@ -161,15 +212,25 @@ class Journal {
     return Status::OK();
   }
 
-  // ForEachActiveRun over part `shard` of `shards` (0 <= shard < shards): the parts are
-  // disjoint and together hold every active run, so `shards` threads can each read and fold
-  // one part at once (recovery). `fn` runs on the calling thread. This default reads every
-  // run and keeps its share; a journal that can seek does better.
-  virtual Status ForEachActiveRunShard(size_t shard, size_t shards,
-                                       const std::function<Status(RunRecords& run)>& fn) {
-    size_t i = 0;
-    return ForEachActiveRun(
-        [&](RunRecords& r) { return i++ % shards == shard ? fn(r) : Status::OK(); });
+  // ForEachActiveRun for one of several threads that read the active runs at once (recovery):
+  // takes part after part from *parts until none is left, calling fn(part, run) for each run
+  // of each part taken, in id order within the part, on the calling thread. The first error
+  // in a part (the journal's, or one returned by `fn`) ends that part and goes to
+  // parts->Fail; the call returns once Take refuses. This default reads every active run once
+  // per call and keeps the parts it takes; a journal that can seek does better.
+  virtual void ForEachActiveRunPart(RunParts* parts,
+                                    const std::function<Status(size_t part, RunRecords& run)>& fn) {
+    Result<std::vector<RunRecords>> runs = ReadActiveRuns();
+    for (std::optional<size_t> p = parts->Take(); p.has_value(); p = parts->Take()) {
+      if (!runs.ok()) return parts->Fail(*p, runs.status());
+      const auto [first, end] = parts->Range(*p, runs->size());
+      for (size_t i = first; i < end; ++i) {
+        if (Status s = fn(*p, (*runs)[i]); !s.ok()) {
+          parts->Fail(*p, std::move(s));
+          break;
+        }
+      }
+    }
   }
 
   // Deletes the finished runs whose retention period has passed at `now`. Returns how many.

@@ -92,6 +92,33 @@ TEST(MemoryJournalTest, ActiveIndexFollowsStartAndFinish) {
   EXPECT_EQ(st.batches, 2u);
 }
 
+// The Journal's own ForEachActiveRunPart (MemoryJournal keeps it): parts by place in id
+// order, every active run once, the lowest failed part's error kept.
+TEST(MemoryJournalTest, ActiveRunsReadInPartsByTheDefault) {
+  MemoryJournal j;
+  ASSERT_TRUE(j.PutDefinition("h1", "text").ok());
+  for (const char* run : {"d", "c", "b", "a"}) {
+    ASSERT_TRUE(j.Append({E(run, EventType::kRunStarted, 1)}).ok());
+  }
+  RunParts parts(3);  // a | b | c, d
+  std::vector<std::pair<size_t, std::string>> seen;
+  j.ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords& r) {
+    seen.emplace_back(part, r.run_id);
+    return Status::OK();
+  });
+  EXPECT_TRUE(parts.FirstError().ok());
+  EXPECT_EQ(seen,
+            (std::vector<std::pair<size_t, std::string>>{{0, "a"}, {1, "b"}, {2, "c"}, {2, "d"}}));
+  RunParts failing(3);
+  seen.clear();
+  j.ForEachActiveRunPart(&failing, [&](size_t part, Journal::RunRecords& r) {
+    seen.emplace_back(part, r.run_id);
+    return r.run_id == "b" ? DataLossError("b is damaged") : Status::OK();
+  });
+  EXPECT_EQ(failing.FirstError(), DataLossError("b is damaged"));
+  EXPECT_EQ(seen.size(), 2u);  // c and d are not read: their part comes after the damage
+}
+
 TEST(MemoryJournalTest, CapsRefuseButTheFinishIsAlwaysAccepted) {
   MemoryJournal j(MemoryJournalOptions{.max_records_per_run = 2, .max_record_bytes = 300});
   ASSERT_TRUE(j.Append({E("r", EventType::kRunStarted, 1), E("r", EventType::kObserved, 2)})

@@ -529,21 +529,46 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
   EXPECT_EQ(s, AbortedError("stop"));
   EXPECT_EQ(calls, 1);
 
-  // Shards are disjoint and together visit every active run with its events, for any count
-  // (more shards than runs included); a shard outside the count is refused.
-  for (size_t shards : {1u, 2u, 3u, 5u}) {
-    std::map<std::string, std::vector<Event>> sharded;
-    for (size_t shard = 0; shard < shards; ++shard) {
-      ASSERT_TRUE(j->ForEachActiveRunShard(shard, shards, [&](Journal::RunRecords& r) {
-                     EXPECT_TRUE(sharded.emplace(r.run_id, r.events).second) << r.run_id;
-                     return Status::OK();
-                   }).ok());
+  // Parts are disjoint and together visit every active run with its events, for any count
+  // (more parts than runs included), whether one thread takes them all or several share them;
+  // a run's part is where its id falls in id order.
+  const std::vector<std::string> ids = *j->ActiveRuns();
+  for (size_t count : {1u, 2u, 3u, 5u, 40u}) {
+    for (size_t threads : {1u, 3u}) {
+      RunParts parts(count);
+      std::mutex mu;
+      std::map<std::string, std::vector<Event>> seen;
+      auto read = [&] {
+        j->ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords& r) {
+          const size_t at =
+              static_cast<size_t>(std::lower_bound(ids.begin(), ids.end(), r.run_id) - ids.begin());
+          const auto [first, end] = parts.Range(part, ids.size());
+          EXPECT_TRUE(at >= first && at < end) << r.run_id << " in part " << part;
+          std::lock_guard<std::mutex> l(mu);
+          EXPECT_TRUE(seen.emplace(r.run_id, r.events).second) << r.run_id;
+          return Status::OK();
+        });
+      };
+      std::vector<std::thread> readers;
+      for (size_t t = 0; t < threads; ++t) readers.emplace_back(read);
+      for (std::thread& t : readers) t.join();
+      EXPECT_TRUE(parts.FirstError().ok()) << parts.FirstError().ToString();
+      EXPECT_EQ(seen, visited) << count << " parts, " << threads << " threads";
     }
-    EXPECT_EQ(sharded, visited) << shards << " shards";
   }
-  auto none = [](Journal::RunRecords&) { return Status::OK(); };
-  EXPECT_EQ(j->ForEachActiveRunShard(2, 2, none).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(j->ForEachActiveRunShard(0, 0, none).code(), StatusCode::kInvalidArgument);
+  // An error in a part ends it and stops the handing out; the lowest failed part's error is
+  // the one kept, whichever thread found it first.
+  RunParts parts(ids.size());
+  int part_calls = 0;
+  j->ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords&) {
+    ++part_calls;
+    return part >= 1 ? AbortedError("part " + std::to_string(part)) : Status::OK();
+  });
+  EXPECT_EQ(parts.FirstError(), AbortedError("part 1"));
+  EXPECT_EQ(part_calls, 2);
+  EXPECT_FALSE(parts.Take().has_value());
+  parts.Fail(0, AbortedError("part 0"));
+  EXPECT_EQ(parts.FirstError(), AbortedError("part 0"));
 }
 
 // Format 2 keeps a run's a/ key when it finishes; format 1 deleted it. A format-1 journal opens,
