@@ -337,6 +337,69 @@ TEST(RecordCodecTest, WireDecoderFollowsProto3) {
   EXPECT_EQ(*reference, *e);
 }
 
+// The decoder reads fields in any order, as proto3 does: every field of a record with all
+// sixteen set is moved to the front in turn, and the Event compared with the original.
+TEST(RecordCodecTest, FieldOrderDoesNotChangeTheEvent) {
+  Event e = Base(EventType::kRunFinished, 77);
+  e.workflow_name = "wf";
+  e.definition_hash = "h";
+  e.params = Value::Map{{"a", 1}};
+  e.seed = 0x8000000000000001ULL;  // ten varint bytes
+  e.step_id = "s";
+  e.item_index = -3;
+  e.attempt = 300;
+  e.idempotency_key = "k";
+  e.outputs = Value::Map{{"b", "c"}};
+  e.code = StatusCode::kInternal;
+  e.retryable = true;
+  e.message = "m";
+  e.final_state = RunState::kFailed;
+  std::string bytes;
+  ASSERT_TRUE(EncodeRecord(e, &bytes).ok());
+  ASSERT_EQ(*DecodeRecord(bytes), e);
+  // Split the encoding into its fields (each is a tag, then a varint or a length and bytes).
+  std::vector<std::string> fields;
+  for (size_t i = 0; i < bytes.size();) {
+    size_t start = i;
+    uint64_t tag = 0;
+    for (int shift = 0;; shift += 7) {
+      tag |= static_cast<uint64_t>(bytes[i] & 0x7f) << shift;
+      if ((bytes[i++] & 0x80) == 0) break;
+    }
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      v |= static_cast<uint64_t>(bytes[i] & 0x7f) << shift;
+      if ((bytes[i++] & 0x80) == 0) break;
+    }
+    if ((tag & 7) == 2) i += v;
+    fields.push_back(bytes.substr(start, i - start));
+  }
+  ASSERT_EQ(fields.size(), 16u);
+  for (size_t moved = 1; moved < fields.size(); ++moved) {
+    std::string reordered = fields[moved];
+    for (size_t k = 0; k < fields.size(); ++k) {
+      if (k != moved) reordered += fields[k];
+    }
+    Result<Event> got = DecodeRecord(reordered);
+    ASSERT_TRUE(got.ok()) << "field " << moved + 1 << " first: " << got.status().ToString();
+    EXPECT_EQ(*got, e) << "field " << moved + 1 << " first";
+  }
+  // A field written twice: the last occurrence wins.
+  Result<Event> twice = DecodeRecord(bytes + fields[14]);  // message again, at the end
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(*twice, e);
+  Result<Event> changed = DecodeRecord(bytes + std::string("\x7a\x01z", 3));
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->message, "z");
+  // Cut anywhere, the record is damage or a shorter record, never a crash.
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    Result<Event> cut = DecodeRecord(bytes.substr(0, n));
+    if (!cut.ok()) {
+      EXPECT_EQ(cut.status().code(), StatusCode::kDataLoss) << n;
+    }
+  }
+}
+
 TEST(RecordCodecTest, NullValuesCostNoBytes) {
   Event e = Base(EventType::kAttemptTimedOut, 5);
   std::string bytes;
