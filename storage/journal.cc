@@ -384,8 +384,11 @@ Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
   auto where = [&] {  // only for an error
     return "journal: append run " + std::string(run_id) + " seq " + std::to_string(event.seq);
   };
-  // Room for the key and a typical record, so the buffer is allocated once.
-  r->bytes.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes + 128);
+  // Room for the key and the record, so the buffer is allocated once when the record's params
+  // and outputs are small (most are null or {}).
+  constexpr size_t kSmallJson = 64;
+  r->bytes.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes + RecordSizeHint(event) +
+                   kSmallJson);
   AppendRecordKey(run_id, event.seq, &r->bytes);
   r->key_size = r->bytes.size();
   if (Status s = AppendRecord(event, &r->bytes); !s.ok()) return s.WithContext(where());

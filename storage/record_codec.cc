@@ -1,6 +1,8 @@
 #include "storage/record_codec.h"
 
+#include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "storage/journal.pb.h"
@@ -120,7 +122,20 @@ Status CheckEncodable(const Event& e) {
 // zigzagged. internal::EncodeRecordViaProtobuf is the reference it is tested against.
 class WireWriter {
  public:
-  explicit WireWriter(std::string* out) : out_(out) {}
+  // Makes room for up to `max_bytes` at the end of *out once; the destructor trims it to what
+  // was written. A field costs a few stores, not a call to append per tag and value.
+  WireWriter(std::string* out, size_t max_bytes) : out_(out), start_(out->size()) {
+    out->resize(start_ + max_bytes);
+    p_ = out->data() + start_;
+    end_ = p_ + max_bytes;
+  }
+  ~WireWriter() { out_->resize(static_cast<size_t>(p_ - out_->data())); }
+  WireWriter(const WireWriter&) = delete;
+  WireWriter& operator=(const WireWriter&) = delete;
+
+  // The most bytes a record can take beyond its strings: a tag and a 10-byte varint (a
+  // value, or a string's length) for each of its 16 fields.
+  static constexpr size_t kMaxFixedBytes = 16 * (2 + 10);
 
   void Varint(int field, uint64_t v) {
     if (v == 0) return;
@@ -136,26 +151,34 @@ class WireWriter {
     if (b.empty()) return;
     Tag(field, 2);
     Raw(b.size());
-    out_->append(b);
+    assert(b.size() <= static_cast<size_t>(end_ - p_));
+    std::memcpy(p_, b.data(), b.size());
+    p_ += b.size();
   }
 
  private:
   void Tag(int field, int wire) { Raw(static_cast<uint64_t>(field) << 3 | wire); }
   void Raw(uint64_t v) {
-    char buf[10];
-    int n = 0;
+    assert(end_ - p_ >= 10);
     while (v >= 0x80) {
-      buf[n++] = static_cast<char>(v | 0x80);
+      *p_++ = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    buf[n++] = static_cast<char>(v);
-    out_->append(buf, n);
+    *p_++ = static_cast<char>(v);
   }
 
-  std::string* out_;
+  std::string* const out_;
+  const size_t start_;
+  char* p_;
+  char* end_;
 };
 
 }  // namespace
+
+size_t RecordSizeHint(const Event& e) {
+  return WireWriter::kMaxFixedBytes + e.workflow_name.size() + e.definition_hash.size() +
+         e.step_id.size() + e.idempotency_key.size() + e.message.size();
+}
 
 Status AppendRecord(const Event& e, std::string* out) {
   RETURN_IF_ERROR(CheckEncodable(e));
@@ -163,7 +186,7 @@ Status AppendRecord(const Event& e, std::string* out) {
   thread_local std::string params, outputs;
   RETURN_IF_ERROR(EncodeValue(e.params, "params", &params));
   RETURN_IF_ERROR(EncodeValue(e.outputs, "outputs", &outputs));
-  WireWriter w(out);
+  WireWriter w(out, RecordSizeHint(e) + params.size() + outputs.size());
   w.Int(1, static_cast<int>(e.type));
   w.Varint(2, e.seq);
   w.Int(3, ToUnixMillis(e.time));

@@ -28,6 +28,10 @@ inline constexpr int kMaxValueNesting = 200;
 Status EncodeRecord(const Event& event, std::string* out);
 // EncodeRecord appending to *out, which keeps what it held; on error *out is unchanged.
 Status AppendRecord(const Event& event, std::string* out);
+// At most the bytes AppendRecord appends for `event`, the JSON of its params and outputs aside
+// (known only once written): room to reserve ahead, so that a record is written in one
+// allocation.
+size_t RecordSizeHint(const Event& event);
 
 // The event stored in `bytes`. kDataLoss naming what is wrong when they are not a valid record.
 Result<Event> DecodeRecord(std::string_view bytes);
