@@ -130,6 +130,17 @@ bool IsStepEvent(EventType t) {
 
 }  // namespace
 
+int RunMachine::Impl::StepOf(const Event& e) const {
+  // Most records are about an instance that is ready (its start) or running (its outcome):
+  // the first of those is tried before the search by id (recovery applies a million records).
+  const internal::FlatSet<Ref>& likely = e.type == EventType::kAttemptStarted ? ready : running;
+  if (!likely.empty()) {
+    const int s = likely.begin()->first;
+    if (steps[s].def->id == e.step_id) return s;
+  }
+  return FindStep(e.step_id);
+}
+
 // Checks that `e` can follow the current state; sets *ref for step-instance events. Changes
 // nothing.
 Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
@@ -178,7 +189,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
     return DataLossError("unknown event type " + std::to_string(static_cast<int>(e.type)));
   }
 
-  int step = FindStep(e.step_id);
+  int step = StepOf(e);
   if (step < 0) return DataLossError("unknown step \"" + e.step_id + "\"");
   const MachineStep& s = steps[step];
   int slot = 0;

@@ -198,6 +198,8 @@ struct RunMachine::Impl final : StepOutputs {
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step
   int FindStep(std::string_view id) const { return plan->FindStep(id); }
+  // The index of the step a step-instance event names, or -1 (FindStep, faster).
+  int StepOf(const Event& e) const;
   // StepOutputs: the outputs of a step that is Done.
   const Value* Find(std::string_view id) const override;
 

@@ -1,5 +1,8 @@
 #include "storage/keys.h"
 
+#include <bit>
+#include <cstring>
+
 namespace brfed::storage {
 
 Status ValidateRunId(std::string_view run_id) {
@@ -13,20 +16,28 @@ Status ValidateRunId(std::string_view run_id) {
   return Status::OK();
 }
 
+namespace {
+
+// Between host order and big-endian (the order that makes keys sort by number).
+uint64_t ToFromBigEndian(uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+  return v;
+}
+
+}  // namespace
+
 void PutBigEndian64(uint64_t v, std::string* out) {
+  v = ToFromBigEndian(v);
   char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
+  std::memcpy(buf, &v, sizeof(buf));
   out->append(buf, sizeof(buf));
 }
 
 bool GetBigEndian64(std::string_view in, uint64_t* v) {
   if (in.size() != 8) return false;
   uint64_t r = 0;
-  for (char c : in) r = (r << 8) | static_cast<unsigned char>(c);
-  *v = r;
+  std::memcpy(&r, in.data(), sizeof(r));
+  *v = ToFromBigEndian(r);
   return true;
 }
 
