@@ -237,7 +237,7 @@ Result<std::vector<Journal::RunRecords>> MemoryJournal::ReadActiveRuns() {
     if (!run.active) continue;
     ASSIGN_OR_RETURN(std::vector<Event> events,
                      ReadLocked(id, run, std::numeric_limits<uint64_t>::max()));
-    out.push_back(RunRecords{id, std::move(events)});
+    out.push_back(RunRecords{id, std::move(events), nullptr});
   }
   return out;
 }

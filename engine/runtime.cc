@@ -125,6 +125,7 @@ Status RuntimeImpl::Recover() {
         &parts, [&](size_t part, Journal::RunRecords& rec) -> Status {
           if (++runs == kHugePageRuns) huge.emplace();
           ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
+          slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
           found[part].push_back(std::move(slot));
           return Status::OK();
         });

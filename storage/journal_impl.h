@@ -153,6 +153,10 @@ class JournalImpl final : public LevelDbJournal {
   Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn, size_t* count);
   // An iterator for one pass over many records, which it leaves out of the block cache.
   std::unique_ptr<leveldb::Iterator> PassIterator();
+  // The run's entry in runs_, made from what was just read of it (unfinished, next seq
+  // `next_seq`) unless it is there already: recovery reads every unfinished run, so none of
+  // them needs a LookupRun at its next append.
+  std::shared_ptr<RunCursor> KnownRun(std::string_view run_id, uint64_t next_seq);
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

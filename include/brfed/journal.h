@@ -146,9 +146,14 @@ class Journal {
     std::string what;
     std::string ToString() const;
   };
+  class RunCursor;
   struct RunRecords {
     std::string run_id;
     std::vector<Event> events;
+    // The run's cursor (see AppendRunAsync), when the journal hands one out with the records
+    // (its ForEachActiveRunPart may): the run's first append after recovery then needs no
+    // lookup of where the run stands. Null otherwise.
+    std::shared_ptr<RunCursor> cursor;
   };
 
   virtual ~Journal() = default;
