@@ -106,8 +106,7 @@ struct ReconcileTask {
   std::string step_id;
   int item_index = -1;
   Value item;
-  int attempt = 0;
-  std::string key;
+  int attempt = 0;  // its key: IdempotencyKey(run->run_id, step_id, item_index)
   // The step's inputs: its definition's own `with` when that needs no resolving (the plans
   // live in the DefinitionCache as long as the engine, so the pointer outlives the task), else
   // `resolved`.

@@ -22,7 +22,11 @@ class Context final : public StepContext {
   int item_index() const override { return t_.item_index; }
   const Value& item() const override { return t_.item; }
   int attempt() const override { return t_.attempt; }
-  const std::string& idempotency_key() const override { return t_.key; }
+  // Built when the step first asks, on the worker: most steps never do.
+  const std::string& idempotency_key() const override {
+    if (key_.empty()) key_ = IdempotencyKey(t_.run->run_id, t_.step_id, t_.item_index);
+    return key_;
+  }
   const Value& with() const override { return *t_.with; }
   const Value& params() const override { return *t_.params; }
   TimePoint attempt_started_at() const override { return t_.started_at; }
@@ -33,6 +37,7 @@ class Context final : public StepContext {
   const ReconcileTask& t_;
   Env* const env_;
   const ServiceMap& services_;
+  mutable std::string key_;
 };
 
 }  // namespace
@@ -206,7 +211,6 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   task->item_index = a.item_index;
   task->item = std::move(a.item);
   task->attempt = a.attempt;
-  task->key = IdempotencyKey(r.run_id, a.step->id, a.item_index);
   if (literal != nullptr) {
     task->with = literal;
   } else {
