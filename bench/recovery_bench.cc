@@ -9,7 +9,7 @@
 // with direct Journal::Append calls of big batches: every run has done all but the last of its
 // test.noop steps and has the last attempt — a test.sleep of an hour — running. Then, with the
 // journal closed and compacted, each round starts this program again (--measure=DIR) on a fresh
-// copy of it, which measures in one process:
+// copy of it, synced, which measures in one process:
 //   baseline: RawLevelDbFullScan of the database (every key and value read once, checksums
 //             verified) — the floor for any recovery;
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
@@ -230,6 +230,9 @@ int Main(int argc, char** argv) {
     std::filesystem::remove_all(round_dir, ec);
     std::filesystem::copy(jdir, round_dir, std::filesystem::copy_options::recursive, ec);
     if (ec) return Fail(InternalError("recovery_bench: copy " + jdir + ": " + ec.message()));
+    // On disk before the round: the first fsync in it (LevelDB's open syncs its manifest) would
+    // otherwise wait for the whole copy to be written back, seconds on a slow disk.
+    sync();
     Result<Round> round = MeasureInChild(round_dir);
     if (!round.ok()) return Fail(round.status());
     if (round->active != runs) {
