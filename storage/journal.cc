@@ -417,6 +417,10 @@ void JournalImpl::Submit(Pending p, std::shared_ptr<RunCursor>* cursor) {
       Status s = sticky_;
       // A filled cursor is the run's entry: no lookup among the runs.
       RunEntry* known = cursor != nullptr ? static_cast<RunEntry*>(cursor->get()) : nullptr;
+      if (known != nullptr && !known->registered && !p.records.empty()) {
+        Register(p.records.front().run_id(), cursor);
+        known = static_cast<RunEntry*>(cursor->get());
+      }
       if (s.ok()) s = CheckAndAdvance(p.records, known ? &known->info : nullptr, &missing);
       if (s.ok() && !missing && known == nullptr && cursor != nullptr && !p.records.empty()) {
         *cursor = runs_.find(p.records.front().run_id())->second;  // the run's first append
@@ -449,6 +453,16 @@ void JournalImpl::Submit(Pending p, std::shared_ptr<RunCursor>* cursor) {
     }
   }
   work_cv_.notify_one();
+}
+
+void JournalImpl::Register(std::string_view run_id, std::shared_ptr<RunCursor>* cursor) {
+  auto [it, fresh] = runs_.try_emplace(std::string(run_id));
+  if (fresh) {
+    it->second = std::static_pointer_cast<RunEntry>(*cursor);
+    it->second->registered = true;
+  } else {
+    *cursor = it->second;  // the journal's entry is the run's truth
+  }
 }
 
 std::vector<std::string> JournalImpl::UnknownRuns(const std::vector<EncodedRecord>& records) const {

@@ -77,8 +77,11 @@ class JournalImpl final : public LevelDbJournal {
   // A run's RunInfo where runs_ and the run's cursor (AppendRunAsync) both find it: once the
   // run is forgotten, a cursor still held says it is finished.
   struct RunEntry final : RunCursor {
-    explicit RunEntry(RunInfo i) : info(i) {}
+    explicit RunEntry(RunInfo i, bool in_runs = true) : info(i), registered(in_runs) {}
     RunInfo info;
+    // In runs_. A cursor handed out by recovery's read is not, until the run's first append
+    // puts it there (Submit): the reading threads never take the lock for it.
+    bool registered;
   };
   using RunMap =
       std::unordered_map<std::string, std::shared_ptr<RunEntry>, StringHash, std::equal_to<>>;
@@ -153,10 +156,10 @@ class JournalImpl final : public LevelDbJournal {
   Status VisitActiveRuns(const std::function<Status(size_t i, RunRecords& run)>& fn, size_t* count);
   // An iterator for one pass over many records, which it leaves out of the block cache.
   std::unique_ptr<leveldb::Iterator> PassIterator();
-  // The run's entry in runs_, made from what was just read of it (unfinished, next seq
-  // `next_seq`) unless it is there already: recovery reads every unfinished run, so none of
-  // them needs a LookupRun at its next append.
-  std::shared_ptr<RunCursor> KnownRun(std::string_view run_id, uint64_t next_seq);
+  // *cursor, a cursor recovery's read made and runs_ does not hold yet, goes into runs_ at the
+  // run's first append; when runs_ holds an entry for the run already, *cursor becomes that
+  // one. REQUIRES: mu_ held.
+  void Register(std::string_view run_id, std::shared_ptr<RunCursor>* cursor);
   // Deletes one finished run: every r/ key, a/ and f/.
   Status DeleteRun(std::string_view run_id);
 

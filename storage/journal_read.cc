@@ -212,20 +212,13 @@ void JournalImpl::ForEachActiveRunPart(
     if (!listed.ok()) return parts->Fail(*p, listed);
     const auto [first, end] = parts->Range(*p, active.size());
     Status s = VisitRuns(active, first, end, it.get(), [&](size_t, RunRecords& rr) {
-      rr.cursor = KnownRun(rr.run_id, rr.events.back().seq + 1);
+      // The run's cursor, from what was read: its next append needs no lookup on disk.
+      rr.cursor = std::make_shared<RunEntry>(RunInfo{rr.events.back().seq + 1, false},
+                                             /*in_runs=*/false);
       return fn(*p, rr);
     });
     if (!s.ok()) return parts->Fail(*p, std::move(s));
   }
-}
-
-std::shared_ptr<Journal::RunCursor> JournalImpl::KnownRun(std::string_view run_id,
-                                                          uint64_t next_seq) {
-  std::lock_guard<std::mutex> l(mu_);
-  auto [it, fresh] = runs_.try_emplace(std::string(run_id));
-  // An entry already there is as new or newer (appends queued since): it stays.
-  if (fresh) it->second = std::make_shared<RunEntry>(RunInfo{next_seq, false});
-  return it->second;
 }
 
 Status JournalImpl::ScanKeys(std::string_view prefix,

@@ -572,16 +572,18 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
 }
 
 // Recovery's read of the active runs hands out each run's cursor, made from what was read:
-// the run's next append goes through it with no lookup, and is checked by the same rules.
+// the run's next append goes through it with no lookup, and is checked by the same rules. The
+// reading threads never take the journal's lock for it: a cursor joins the journal's runs at
+// its run's first append, or gives way to the entry the journal made meanwhile.
 TEST_F(JournalTest, ActiveRunsReadInPartsComeWithTheirCursors) {
   {
     auto j = Open();
     AppendAll(j.get(), "a", {Started(), AttemptStarted(2)});
     AppendAll(j.get(), "b", {Started()});
+    AppendAll(j.get(), "c", {Started()});
     AppendAll(j.get(), "done", {Started(), Finished(2)});
   }
   auto j = Open();
-  EXPECT_EQ(j->stats().runs_in_memory, 0u);
   std::map<std::string, std::shared_ptr<Journal::RunCursor>> cursors;
   RunParts parts(2);
   j->ForEachActiveRunPart(&parts, [&](size_t, Journal::RunRecords& r) {
@@ -589,10 +591,9 @@ TEST_F(JournalTest, ActiveRunsReadInPartsComeWithTheirCursors) {
     return Status::OK();
   });
   ASSERT_TRUE(parts.FirstError().ok()) << parts.FirstError().ToString();
-  ASSERT_EQ(cursors.size(), 2u);
-  ASSERT_NE(cursors["a"], nullptr);
-  ASSERT_NE(cursors["b"], nullptr);
-  EXPECT_EQ(j->stats().runs_in_memory, 2u);
+  ASSERT_EQ(cursors.size(), 3u);
+  for (const char* run : {"a", "b", "c"}) ASSERT_NE(cursors[run], nullptr) << run;
+  EXPECT_EQ(j->stats().runs_in_memory, 0u);
   auto append = [&](const std::string& run, std::vector<Event> events) {
     std::promise<Status> done;
     j->AppendRunAsync(run, events, &cursors[run], [&](Status s) { done.set_value(std::move(s)); });
@@ -603,10 +604,18 @@ TEST_F(JournalTest, ActiveRunsReadInPartsComeWithTheirCursors) {
   ASSERT_TRUE(append("a", {AttemptStarted(3)}).ok());
   s = append("a", {AttemptStarted(3)});
   EXPECT_NE(s.message().find("expected seq 4"), std::string::npos) << s.ToString();
+  EXPECT_EQ(j->stats().runs_in_memory, 2u);  // a and b, at their first appends
   // An append without the cursor finds the same entry.
   EXPECT_TRUE(j->Append({{"a", AttemptStarted(4)}}).ok());
   EXPECT_TRUE(append("a", {Finished(5)}).ok());
   EXPECT_EQ(j->ReadRun("a")->size(), 5u);
+  // c is appended to without its cursor first (looked up on disk); the cursor then gives way
+  // to that entry instead of its own, older one.
+  const Journal::RunCursor* read_cursor = cursors["c"].get();
+  ASSERT_TRUE(j->Append({{"c", AttemptStarted(2)}}).ok());
+  ASSERT_TRUE(append("c", {AttemptStarted(3)}).ok());
+  EXPECT_NE(cursors["c"].get(), read_cursor);
+  EXPECT_EQ(j->ReadRun("c")->size(), 3u);
 }
 
 // Format 2 keeps a run's a/ key when it finishes; format 1 deleted it. A format-1 journal opens,
