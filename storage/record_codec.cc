@@ -124,9 +124,10 @@ class WireWriter {
  public:
   // Makes room for up to `max_bytes` at the end of *out once; the destructor trims it to what
   // was written. A field costs a few stores, not a call to append per tag and value.
-  WireWriter(std::string* out, size_t max_bytes) : out_(out), start_(out->size()) {
-    out->resize(start_ + max_bytes);
-    p_ = out->data() + start_;
+  WireWriter(std::string* out, size_t max_bytes) : out_(out) {
+    const size_t start = out->size();
+    out->resize(start + max_bytes);
+    p_ = out->data() + start;
     end_ = p_ + max_bytes;
   }
   ~WireWriter() { out_->resize(static_cast<size_t>(p_ - out_->data())); }
@@ -168,9 +169,8 @@ class WireWriter {
   }
 
   std::string* const out_;
-  const size_t start_;
   char* p_;
-  char* end_;
+  char* end_;  // for the asserts: what max_bytes allows
 };
 
 }  // namespace

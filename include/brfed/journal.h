@@ -85,7 +85,6 @@ struct JournalStats {
   uint64_t runs_in_memory = 0;
 };
 
-// Thread-safe.
 // The active runs cut into `parts` ranges of run ids, in id order, that threads reading them
 // at once (Journal::ForEachActiveRunPart) share out as they go: a thread takes the next part
 // when it is done with one, so one that the host slows down reads fewer, where fixed halves
@@ -134,6 +133,7 @@ class RunParts {
   Status first_error_;
 };
 
+// Thread-safe.
 class Journal {
  public:
   struct Entry {
