@@ -348,7 +348,7 @@ void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Sta
   Pending p;
   p.enqueued = Clock::now();
   p.done = std::move(done);
-  p.records.resize(entries.size());
+  spares_.Take(entries.size(), &p.records);
   // Encoding happens here, on the caller's thread, outside every lock.
   for (size_t i = 0; i < entries.size(); ++i) {
     if (Status s = ValidateRunId(entries[i].run_id); !s.ok()) {
@@ -370,7 +370,7 @@ void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Even
   if (Status s = ValidateRunId(run_id); !s.ok()) {
     return Refuse(s.WithContext("journal: append"), std::move(p.done));
   }
-  p.records.resize(events.size());
+  spares_.Take(events.size(), &p.records);
   for (size_t i = 0; i < events.size(); ++i) {
     if (Status s = EncodeEntry(run_id, events[i], &p.records[i]); !s.ok()) {
       return Refuse(std::move(s), std::move(p.done));
@@ -660,6 +660,7 @@ void JournalImpl::CommitLoop() {
     for (Pending& p : batch) {
       if (p.done) p.done(p.status.ok() ? s : p.status);
     }
+    spares_.Keep(&batch);
     batch.clear();
   }
 }

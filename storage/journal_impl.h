@@ -105,6 +105,23 @@ class JournalImpl final : public LevelDbJournal {
     SteadyTime enqueued;
   };
 
+  // Encoding buffers of written batches, for the next appends to encode into: an append's
+  // vector and each record's string are allocated once and reused, where they were allocated
+  // by the appending thread and freed by the committer (engine_bench: ~400 instructions a
+  // record, most of it jemalloc handing memory freed on one thread back to another's).
+  class Spares {
+   public:
+    // Makes *records `n` default records, holding the buffers of earlier ones when there are.
+    void Take(size_t n, std::vector<EncodedRecord>* records);
+    // Keeps the buffers of `batch`, which is written, up to a bound; the rest are freed with it.
+    void Keep(std::vector<Pending>* batch);
+
+   private:
+    std::mutex mu_;
+    std::vector<std::vector<EncodedRecord>> vectors_;  // GUARDED_BY(mu_); empty, with capacity
+    std::vector<std::string> strings_;                 // GUARDED_BY(mu_); empty, with capacity
+  };
+
   JournalImpl(const JournalOptions& options, std::string dir);
   Status OpenDb();
   Status CheckFormat();
@@ -185,6 +202,8 @@ class JournalImpl final : public LevelDbJournal {
   JournalStats stats_;        // GUARDED_BY(stats_mu_)
   Histogram append_latency_;  // GUARDED_BY(stats_mu_)
   Histogram batch_latency_;   // GUARDED_BY(stats_mu_)
+
+  Spares spares_;
 
   // Committer-thread state.
   leveldb::WriteBatch write_batch_;  // reused: Clear() keeps its buffer

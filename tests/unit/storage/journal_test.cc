@@ -307,6 +307,42 @@ TEST_F(JournalTest, RunCursorAppendsFollowTheSameRules) {
   EXPECT_EQ(late, nullptr);  // filled only by an append that passed
 }
 
+// The committer hands the buffers of written appends back for later appends to encode into:
+// nothing of an earlier record may show in a later one, whatever their sizes.
+TEST_F(JournalTest, ReusedEncodingBuffersCarryNothingOver) {
+  auto j = Open();
+  std::map<std::string, std::vector<Event>> sent;
+  for (int round = 0; round < 40; ++round) {
+    const std::string run = "run-" + std::to_string(round);
+    std::vector<Event> events = {Started()};
+    // Long and short records in turn (some past the size a buffer is kept at), one to four
+    // records an append, so buffers move between records of every size.
+    for (uint64_t seq = 2; seq <= 9; ++seq) {
+      Event e = AttemptStarted(seq, "step-" + std::to_string(seq));
+      e.message.assign(static_cast<size_t>((round * 7 + seq * 131) % 1500), 'x');
+      if (seq % 3 == 0) e.outputs = Value::Map{};
+      events.push_back(std::move(e));
+    }
+    events.push_back(Finished(10));
+    for (size_t at = 0; at < events.size();) {
+      const size_t n = std::min<size_t>(events.size() - at, 1 + (round + at) % 4);
+      std::vector<Event> part(events.begin() + static_cast<std::ptrdiff_t>(at),
+                              events.begin() + static_cast<std::ptrdiff_t>(at + n));
+      std::shared_ptr<Journal::RunCursor> cursor;
+      std::promise<Status> done;
+      j->AppendRunAsync(run, part, &cursor, [&](Status st) { done.set_value(std::move(st)); });
+      ASSERT_TRUE(done.get_future().get().ok()) << run << " at " << at;
+      at += n;
+    }
+    sent[run] = std::move(events);
+  }
+  for (const auto& [run, events] : sent) {
+    Result<std::vector<Event>> got = j->ReadRun(run);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, events) << run;
+  }
+}
+
 TEST_F(JournalTest, MultiEntryAppendIsAllOrNothing) {
   auto j = Open();
   Status s = j->Append({{"a", Started()}, {"b", Started()}, {"a", AttemptStarted(3)}});
