@@ -51,6 +51,10 @@ Status CheckStorable(const Value& v, int nesting, std::string_view field) {
 Status EncodeValue(const Value& v, std::string_view field, std::string* out) {
   out->clear();
   if (v.is_null()) return Status::OK();  // empty = null: the common case costs no bytes
+  if (v.is_map() && v.as_map().empty()) {  // the next most common: outputs of {}
+    out->assign("{}");
+    return Status::OK();
+  }
   RETURN_IF_ERROR(CheckStorable(v, 1, field));
   *out = v.ToJson();
   return Status::OK();
