@@ -415,6 +415,24 @@ class JsonParser {
 
 }  // namespace
 
+void Value::Assign(const Value& other) {
+  if (other.is_null()) {
+    if (!is_null()) v_ = nullptr;
+  } else if (other.is_map() && other.as_map().empty()) {
+    SetEmptyMap();
+  } else {
+    v_ = other.v_;
+  }
+}
+
+void Value::SetEmptyMap() {
+  if (is_map()) {
+    as_map().clear();
+  } else {
+    v_.emplace<Map>();
+  }
+}
+
 const Value* Value::Find(std::string_view key) const {
   if (!is_map()) return nullptr;
   const Map& m = as_map();

@@ -76,11 +76,7 @@ Status DecodeValue(std::string_view json, std::string_view field, Value* out) {
     return Status::OK();
   }
   if (json == "{}") {  // most outputs and params: no parser needed
-    if (out->is_map()) {
-      out->as_map().clear();
-    } else {
-      *out = Value(Value::Map{});
-    }
+    out->SetEmptyMap();
     return Status::OK();
   }
   Result<Value> v = Value::FromJson(json);

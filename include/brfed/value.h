@@ -57,6 +57,12 @@ class Value {
   const Map& as_map() const { return std::get<Map>(v_); }
   Map& as_map() { return std::get<Map>(v_); }
 
+  // *this = other, without the variant's general copy for the values most records carry
+  // (null and {}), which recovery assigns for every record it folds.
+  void Assign(const Value& other);
+  // *this = Map{}, keeping the map this may be already.
+  void SetEmptyMap();
+
   // The member `key` of a map; nullptr when this is not a map or has no such key.
   const Value* Find(std::string_view key) const;
 
