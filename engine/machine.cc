@@ -302,7 +302,7 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       in.detail.mut().observed = e.message;
       return;
     case EventType::kAttemptSucceeded:
-      in.outputs = e.outputs;
+      in.outputs.Assign(e.outputs);
       SetState(ref, InstanceState::kSucceeded, t);
       OnInstanceSucceeded(ref);
       Settle(t);
@@ -347,6 +347,7 @@ void RunMachine::Impl::SetState(Ref r, InstanceState st, TimePoint t) {
     in.finished_at = t;
     SetNextTime(r, std::nullopt);
     ++s.terminal;
+    ++instances_ended;
     if (st == InstanceState::kSucceeded) ++s.succeeded;
     --(s.is_finally ? finally_open : main_open);
   }
@@ -458,47 +459,42 @@ bool RunMachine::Impl::ConditionHolds(const MachineStep& s) const {
 
 // Derives everything that follows from the current state: steps whose needs are done become
 // ready, the end of the main graph starts the finally phase, finally steps whose `if:` is false
-// or whose needs failed are skipped. Repeats until nothing changes.
+// or whose needs failed are skipped. Repeats until nothing changes: another pass only after
+// one that ended an instance or moved the run on, since making steps ready changes nothing the
+// passes read (their needs being done or broken, the run's state).
 void RunMachine::Impl::Settle(TimePoint t) {
-  bool progress = true;
-  while (progress) {
-    progress = false;
+  for (bool again = true; again;) {
+    const uint64_t ended_before = instances_ended;
+    const RunState state_before = state;
     if (state == RunState::kRunning) {
       for (int i = 0; i < first_finally && state == RunState::kRunning; ++i) {
         MachineStep& s = steps[i];
         if (s.activated) continue;
         bool ok = true;
         for (int n : *s.needs) ok = ok && steps[n].Done();
-        if (!ok) continue;
-        Activate(i, t);
-        progress = true;
+        if (ok) Activate(i, t);
       }
-      if (main_open == 0) {
-        state = RunState::kFinalizing;
-        progress = true;
-      }
-      continue;
-    }
-    if (state != RunState::kFinalizing) return;
-    for (int i = first_finally; i < static_cast<int>(steps.size()); ++i) {
-      MachineStep& s = steps[i];
-      if (s.activated) continue;
-      bool done = true;
-      bool broken = false;
-      for (int n : *s.needs) {
-        done = done && steps[n].Done();
-        broken = broken || steps[n].Broken();
-      }
-      if (!ConditionHolds(s) || broken) {
-        // A false `if:` skips the step; so does a need that failed or was skipped, since the
-        // step's inputs would be missing.
-        EndStep(i, InstanceState::kSkipped, t);
-        progress = true;
-      } else if (done) {
-        Activate(i, t);
-        progress = true;
+      if (main_open == 0) state = RunState::kFinalizing;
+    } else if (state == RunState::kFinalizing) {
+      for (int i = first_finally; i < static_cast<int>(steps.size()); ++i) {
+        MachineStep& s = steps[i];
+        if (s.activated) continue;
+        bool done = true;
+        bool broken = false;
+        for (int n : *s.needs) {
+          done = done && steps[n].Done();
+          broken = broken || steps[n].Broken();
+        }
+        if (!ConditionHolds(s) || broken) {
+          // A false `if:` skips the step; so does a need that failed or was skipped, since the
+          // step's inputs would be missing.
+          EndStep(i, InstanceState::kSkipped, t);
+        } else if (done) {
+          Activate(i, t);
+        }
       }
     }
+    again = instances_ended != ended_before || state != state_before;
   }
 }
 

@@ -194,6 +194,7 @@ struct RunMachine::Impl final : StepOutputs {
   std::string first_failure;
   int main_open = 0;     // non-terminal main instances
   int finally_open = 0;  // non-terminal finally instances
+  uint64_t instances_ended = 0;  // instances that became terminal, ever: Settle's progress
 
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step
