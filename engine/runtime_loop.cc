@@ -304,8 +304,7 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
     r.inputs.push_back(std::move(e));
     slot.observed = std::move(wait.observed);
   }
-  InstanceKey ikey{r.order, r.run_id, task.step_id, task.item_index};
-  waits_.Set(ikey, wait.wake_on);
+  waits_.Set(InstanceKeyView(r.order, r.run_id, task.step_id, task.item_index), wait.wake_on);
   for (const ObjectRef& ref : wait.wake_on) {
     auto woken = recent_wakes_.find(WakeIndex::RefKey(ref));
     if (woken != recent_wakes_.end() && woken->second > slot.dispatch_wake_seq) {
@@ -370,7 +369,7 @@ void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
 void RuntimeImpl::ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot) {
   if (slot.recheck_timer != 0) env_->CancelTimer(slot.recheck_timer);
   slot.recheck_timer = 0;
-  if (slot.waits_on_refs) waits_.Set(InstanceKey{r.order, r.run_id, key.first, key.second}, {});
+  if (slot.waits_on_refs) waits_.Set(InstanceKeyView(r.order, r.run_id, key.first, key.second), {});
   slot.waits_on_refs = false;
 }
 

@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
-#include <tuple>
+#include <string_view>
 #include <vector>
 
 #include "brfed/step.h"
@@ -29,17 +29,40 @@ struct InstanceKey {
   std::string run_id;
   std::string step_id;
   int item_index = -1;
-  friend bool operator<(const InstanceKey& a, const InstanceKey& b) {
-    return std::tie(a.order, a.run_id, a.step_id, a.item_index) <
-           std::tie(b.order, b.run_id, b.step_id, b.item_index);
-  }
   friend bool operator==(const InstanceKey&, const InstanceKey&) = default;
+};
+
+// An InstanceKey's fields as views: what lookups are made with, so a lookup copies no run id
+// (a Kubernetes uid, 36 characters: an allocation per copy).
+struct InstanceKeyView {
+  uint64_t order = 0;
+  std::string_view run_id;
+  std::string_view step_id;
+  int item_index = -1;
+  InstanceKeyView(uint64_t o, std::string_view run, std::string_view step, int item)
+      : order(o), run_id(run), step_id(step), item_index(item) {}
+  InstanceKeyView(const InstanceKey& k)  // NOLINT: a view of it
+      : InstanceKeyView(k.order, k.run_id, k.step_id, k.item_index) {}
+  InstanceKey Own() const {
+    return InstanceKey{order, std::string(run_id), std::string(step_id), item_index};
+  }
+};
+
+// Orders InstanceKeys and their views alike.
+struct InstanceKeyLess {
+  using is_transparent = void;
+  bool operator()(const InstanceKeyView& a, const InstanceKeyView& b) const {
+    if (a.order != b.order) return a.order < b.order;  // most comparisons end here
+    if (int c = a.run_id.compare(b.run_id); c != 0) return c < 0;
+    if (int c = a.step_id.compare(b.step_id); c != 0) return c < 0;
+    return a.item_index < b.item_index;
+  }
 };
 
 class WakeIndex {
  public:
-  // Replaces what `key` waits on.
-  void Set(const InstanceKey& key, const std::vector<ObjectRef>& refs);
+  // Replaces what `key` waits on (nothing, when refs is empty).
+  void Set(InstanceKeyView key, const std::vector<ObjectRef>& refs);
   // Calls fn(key) for each instance waiting on `ref`, in key order, without copying them (one
   // object may have thousands of waiters). fn must not change the index.
   template <typename Fn>
@@ -54,8 +77,8 @@ class WakeIndex {
   static std::string RefKey(const ObjectRef& ref);
 
  private:
-  std::map<std::string, std::set<InstanceKey>> by_ref_;
-  std::map<InstanceKey, std::vector<std::string>> by_key_;
+  std::map<std::string, std::set<InstanceKey, InstanceKeyLess>, std::less<>> by_ref_;
+  std::map<InstanceKey, std::vector<std::string>, InstanceKeyLess> by_key_;
 };
 
 }  // namespace brfed

@@ -45,5 +45,23 @@ TEST(WakeIndexTest, SetReplacesWhatAnInstanceWaitsOn) {
   EXPECT_EQ(index.size(), 0u);
 }
 
+TEST(WakeIndexTest, WaitingAgainOnTheSameRefsKeepsOneEntry) {
+  WakeIndex index;
+  const InstanceKey a{1, "run-a", "wait", -1};
+  index.Set(a, {kGate, kOther});
+  index.Set(a, {kGate, kOther});
+  EXPECT_EQ(Woken(index, kGate), (std::vector<std::string>{"run-a"}));
+  EXPECT_EQ(Woken(index, kOther), (std::vector<std::string>{"run-a"}));
+  // Refs whose fields differ only in where one ends and the next begins are other refs.
+  const ObjectRef shifted{kGate.cluster + kGate.resource.substr(0, 1), kGate.resource.substr(1),
+                          kGate.ns, kGate.name};
+  index.Set(a, {shifted, kOther});
+  EXPECT_TRUE(Woken(index, kGate).empty());
+  EXPECT_EQ(Woken(index, shifted), (std::vector<std::string>{"run-a"}));
+  // A view of the key finds the entry the key made.
+  index.Set(InstanceKeyView(1, std::string("run-") + "a", "wait", -1), {});
+  EXPECT_EQ(index.size(), 0u);
+}
+
 }  // namespace
 }  // namespace brfed
