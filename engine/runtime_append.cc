@@ -86,9 +86,10 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
   std::vector<const SlotKey*> ended;  // a few: a linear search
   uint64_t seq = r.machine.last_seq();
   const TimePoint now = pass_now_;
-  size_t taken = 0;
+  size_t taken = 0, chosen = 0;
   for (; taken < r.inputs.size(); ++taken) {
     Event& e = r.inputs[taken];
+    e.seq = 0;  // dropped, unless taken below (an outcome put back may carry an old seq)
     if (e.type == EventType::kCancelRequested) {
       if (r.machine.state() != RunState::kRunning) continue;
     } else {
@@ -100,9 +101,9 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
       }
       if (e.type != EventType::kObserved) ended.push_back(&it->first);
     }
-    e.seq = ++seq;
+    e.seq = ++seq;  // taken
     e.time = now;
-    out->push_back(std::move(e));
+    ++chosen;
     // A failure, a timeout or a cancel may end other attempts (fail-fast cancels the step's
     // siblings, a failed run finalizes), so the outcomes queued after it are checked against
     // the state it leads to, in a later batch: checked against the state before it, an outcome
@@ -111,6 +112,14 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
       ++taken;
       break;
     }
+  }
+  if (chosen == r.inputs.size() && out->empty()) {
+    out->swap(r.inputs);  // the usual case, every input taken: no Event moved
+    r.inputs.clear();
+    return;
+  }
+  for (size_t i = 0; i < taken; ++i) {
+    if (r.inputs[i].seq != 0) out->push_back(std::move(r.inputs[i]));
   }
   r.inputs.erase(r.inputs.begin(), r.inputs.begin() + static_cast<std::ptrdiff_t>(taken));
 }

@@ -120,13 +120,19 @@ struct ReconcileTask {
   bool skipped = false;  // not called: the engine is stopping
 };
 
-// A step-instance record of `type`, without seq and time.
+// Makes *e a step-instance record of `type`, without seq and time: filled where it is to be
+// kept, since an Event is big to move.
+inline void SetStepEvent(EventType type, const std::string& step_id, int item_index, int attempt,
+                         Event* e) {
+  e->type = type;
+  e->step_id = step_id;
+  e->item_index = item_index;
+  e->attempt = attempt;
+}
+// The same as a value.
 inline Event StepEvent(EventType type, const std::string& step_id, int item_index, int attempt) {
   Event e;
-  e.type = type;
-  e.step_id = step_id;
-  e.item_index = item_index;
-  e.attempt = attempt;
+  SetStepEvent(type, step_id, item_index, attempt, &e);
   return e;
 }
 

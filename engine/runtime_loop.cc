@@ -285,9 +285,9 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   slot.in_flight = false;
   MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
-    Event e = StepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index, task.attempt);
+    Event& e = r.inputs.emplace_back();
+    SetStepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index, task.attempt, &e);
     e.outputs = std::move(done->outputs);
-    r.inputs.push_back(std::move(e));
     slot.resolved = true;
     return;
   }
@@ -299,9 +299,9 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   }
   Wait& wait = std::get<Wait>(result);
   if (!wait.observed.empty() && wait.observed != slot.observed) {
-    Event e = StepEvent(EventType::kObserved, task.step_id, task.item_index, task.attempt);
+    Event& e = r.inputs.emplace_back();
+    SetStepEvent(EventType::kObserved, task.step_id, task.item_index, task.attempt, &e);
     e.message = wait.observed;
-    r.inputs.push_back(std::move(e));
     slot.observed = std::move(wait.observed);
   }
   waits_.Set(InstanceKeyView(r.order, r.run_id, task.step_id, task.item_index), wait.wake_on);
