@@ -114,7 +114,9 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
     }
   }
   if (chosen == r.inputs.size() && out->empty()) {
-    out->swap(r.inputs);  // the usual case, every input taken: no Event moved
+    // The usual case, every input taken: the vectors trade buffers, no Event is moved (the
+    // inputs' buffer has room for the look-ahead too: RuntimeImpl::NewInput).
+    out->swap(r.inputs);
     r.inputs.clear();
     return;
   }

@@ -202,6 +202,13 @@ class RuntimeImpl final : public Runtime {
 
   // Engine thread (runtime_loop.cc).
   void Loop();
+  // A new input of r, default-built in place. The inputs and the batch in flight trade
+  // buffers (TakeInputs), so a fresh one gets room for a batch: its outcomes and look-ahead.
+  static Event& NewInput(RunSlot& r) {
+    constexpr size_t kBatchRoom = 4;
+    if (r.inputs.capacity() == 0) r.inputs.reserve(kBatchRoom);
+    return r.inputs.emplace_back();
+  }
   // Queues the run for PumpDirty (once); `act` also re-examines its running attempts.
   void MarkDirty(RunSlot& r, bool act = false) {
     r.act |= act;

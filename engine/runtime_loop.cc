@@ -285,7 +285,7 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   slot.in_flight = false;
   MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
-    Event& e = r.inputs.emplace_back();
+    Event& e = NewInput(r);
     SetStepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index, task.attempt, &e);
     e.outputs = std::move(done->outputs);
     slot.resolved = true;
@@ -299,7 +299,7 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   }
   Wait& wait = std::get<Wait>(result);
   if (!wait.observed.empty() && wait.observed != slot.observed) {
-    Event& e = r.inputs.emplace_back();
+    Event& e = NewInput(r);
     SetStepEvent(EventType::kObserved, task.step_id, task.item_index, task.attempt, &e);
     e.message = wait.observed;
     slot.observed = std::move(wait.observed);
