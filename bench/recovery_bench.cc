@@ -101,14 +101,16 @@ void AppendRunEvents(const std::string& run_id, const Workflow& wf, uint64_t see
 struct Round {
   double scan = 0;  // the baseline
   double recovery = 0, open = 0, fold = 0, index = 0, first_pass = 0;
+  double fold_cpu = 0;  // the reading threads' CPU time together
+  int fold_threads = 0;
   long faults = 0;
   double advised_mb = 0;
   size_t active = 0;
   double ratio() const { return recovery / scan; }
 };
 constexpr char kRoundFormat[] =
-    "round scan=%lf recovery=%lf open=%lf fold=%lf index=%lf first=%lf faults=%ld "
-    "advised=%lf active=%zu";
+    "round scan=%lf recovery=%lf open=%lf fold=%lf foldcpu=%lf threads=%d index=%lf first=%lf "
+    "faults=%ld advised=%lf active=%zu";
 
 // --measure=DIR: one raw scan and one recovery of the journal in DIR, printed as kRoundFormat.
 int Measure(const std::string& jdir) {
@@ -139,12 +141,15 @@ int Measure(const std::string& jdir) {
   round.active = (*engine)->ActiveRunIds().size();
   EngineStats::Recovery phases = (*engine)->stats().recovery;
   round.fold = phases.fold_seconds;
+  round.fold_cpu = phases.fold_cpu_seconds;
+  round.fold_threads = phases.fold_threads;
   round.index = phases.index_seconds;
   round.first_pass = phases.first_pass_seconds;
   engine->reset();
   journal->reset();
-  std::printf(kRoundFormat, round.scan, round.recovery, round.open, round.fold, round.index,
-              round.first_pass, round.faults, round.advised_mb, round.active);
+  std::printf(kRoundFormat, round.scan, round.recovery, round.open, round.fold, round.fold_cpu,
+              round.fold_threads, round.index, round.first_pass, round.faults, round.advised_mb,
+              round.active);
   std::printf("\n");
   return 0;
 }
@@ -163,9 +168,9 @@ Result<Round> MeasureInChild(const std::string& jdir) {
   while (std::fgets(buf, sizeof(buf), child) != nullptr) out += buf;
   int status = pclose(child);
   Round r;
-  if (status != 0 ||
-      std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold, &r.index,
-                  &r.first_pass, &r.faults, &r.advised_mb, &r.active) != 9) {
+  if (status != 0 || std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold,
+                                 &r.fold_cpu, &r.fold_threads, &r.index, &r.first_pass, &r.faults,
+                                 &r.advised_mb, &r.active) != 11) {
     return InternalError("recovery_bench: the measuring process failed (status " +
                          std::to_string(status) + "): " + out);
   }
@@ -241,11 +246,11 @@ int Main(int argc, char** argv) {
     }
     std::printf(
         "round %llu: raw leveldb full scan %.3fs; recovery %.3fs (journal open %.3fs, "
-        "read+fold %.3fs, index %.3fs, first pass %.3fs), %ld page faults, %.0f MB advised as "
-        "huge pages: %.2fx\n",
+        "read+fold %.3fs with %.3fs of CPU on %d threads, index %.3fs, first pass %.3fs), %ld "
+        "page faults, %.0f MB advised as huge pages: %.2fx\n",
         static_cast<unsigned long long>(r + 1), round->scan, round->recovery, round->open,
-        round->fold, round->index, round->first_pass, round->faults, round->advised_mb,
-        round->ratio());
+        round->fold, round->fold_cpu, round->fold_threads, round->index, round->first_pass,
+        round->faults, round->advised_mb, round->ratio());
     rounds.push_back(*round);
   }
   if (FlagInt(argc, argv, "keep", 0) == 0) {

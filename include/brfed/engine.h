@@ -84,6 +84,10 @@ struct EngineStats {
     double fold_seconds = 0;
     double index_seconds = 0;
     double first_pass_seconds = 0;
+    // The reading threads and the CPU time they got together while folding: below
+    // fold_threads * fold_seconds when the machine lends a core out or is shared.
+    int fold_threads = 0;
+    double fold_cpu_seconds = 0;
   } recovery;
 };
 

@@ -160,6 +160,8 @@ TEST_F(RuntimeJournalTest, ResumesAfterReopeningTheJournalWithEachSideEffectOnce
   EngineStats::Recovery recovered = engine_->stats().recovery;
   EXPECT_EQ(recovered.runs, 1u);
   EXPECT_GT(recovered.fold_seconds, 0);
+  EXPECT_GE(recovered.fold_threads, 1);
+  EXPECT_GT(recovered.fold_cpu_seconds, 0);
   EXPECT_GT(recovered.first_pass_seconds, 0);
   Result<RunView> mid = engine_->GetRun("res");
   ASSERT_TRUE(mid.ok()) << mid.status().ToString();
