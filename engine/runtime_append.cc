@@ -115,9 +115,9 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
   }
   if (chosen == r.inputs.size() && out->empty()) {
     // The usual case, every input taken: the vectors trade buffers, no Event is moved (the
-    // inputs' buffer has room for the look-ahead too: RuntimeImpl::NewInput).
+    // inputs' buffer has room for the look-ahead too: RuntimeImpl::NewInput), and the inputs
+    // get the batch's empty one.
     out->swap(r.inputs);
-    r.inputs.clear();
     return;
   }
   for (size_t i = 0; i < taken; ++i) {

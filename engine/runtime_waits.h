@@ -35,10 +35,10 @@ struct InstanceKey {
 // An InstanceKey's fields as views: what lookups are made with, so a lookup copies no run id
 // (a Kubernetes uid, 36 characters: an allocation per copy).
 struct InstanceKeyView {
-  uint64_t order = 0;
+  uint64_t order;
   std::string_view run_id;
   std::string_view step_id;
-  int item_index = -1;
+  int item_index;
   InstanceKeyView(uint64_t o, std::string_view run, std::string_view step, int item)
       : order(o), run_id(run), step_id(step), item_index(item) {}
   InstanceKeyView(const InstanceKey& k)  // NOLINT: a view of it
