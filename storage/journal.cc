@@ -128,9 +128,9 @@ Result<uint64_t> ParseCrashAfter(const char* text) {
 
 }  // namespace
 
-std::string_view JournalImpl::EncodedRecord::run_id() const {
-  return std::string_view(bytes).substr(kRecordPrefix.size(),
-                                        key_size - kRecordPrefix.size() - 1 - kSeqBytes);
+std::string_view JournalImpl::EncodedAppend::run_id(const EncodedRecord& r) const {
+  return std::string_view(bytes).substr(r.begin + kRecordPrefix.size(),
+                                        r.key_size - kRecordPrefix.size() - 1 - kSeqBytes);
 }
 
 JournalImpl::JournalImpl(const JournalOptions& options, std::string dir)
@@ -328,82 +328,79 @@ Status JournalImpl::SetLeaderEpoch(uint64_t epoch) {
 
 // ---- Appends and the committer --------------------------------------------------------------
 
-void JournalImpl::Refuse(Status s, std::function<void(Status)> done) {
-  Pending p;
-  p.status = std::move(s);
-  p.done = std::move(done);
-  p.enqueued = Clock::now();
-  Enqueue(std::move(p));
+JournalImpl::EncodedAppend& JournalImpl::Scratch() {
+  thread_local EncodedAppend a;
+  // A buffer grown for a rare big append is given back rather than kept by the thread.
+  constexpr size_t kMaxKeptBytes = 64 << 10;
+  if (a.bytes.capacity() > kMaxKeptBytes) std::string().swap(a.bytes);
+  a.bytes.clear();
+  a.records.clear();
+  return a;
 }
 
-void JournalImpl::Enqueue(Pending p) {
+void JournalImpl::Refuse(Status s, std::function<void(Status)> done) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    queue_.push_back(std::move(p));
+    Queue(nullptr, Waiter{std::move(done), std::move(s), Clock::now()});
   }
   work_cv_.notify_one();
 }
 
 void JournalImpl::AppendAsync(std::vector<Entry> entries, std::function<void(Status)> done) {
-  Pending p;
-  p.enqueued = Clock::now();
-  p.done = std::move(done);
-  spares_.Take(entries.size(), &p.records);
+  const SteadyTime enqueued = Clock::now();
+  EncodedAppend& a = Scratch();
   // Encoding happens here, on the caller's thread, outside every lock.
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (Status s = ValidateRunId(entries[i].run_id); !s.ok()) {
-      return Refuse(s.WithContext("journal: append"), std::move(p.done));
+  for (const Entry& e : entries) {
+    if (Status s = ValidateRunId(e.run_id); !s.ok()) {
+      return Refuse(s.WithContext("journal: append"), std::move(done));
     }
-    if (Status s = EncodeEntry(entries[i].run_id, entries[i].event, &p.records[i]); !s.ok()) {
-      return Refuse(std::move(s), std::move(p.done));
+    if (Status s = EncodeEntry(e.run_id, e.event, &a); !s.ok()) {
+      return Refuse(std::move(s), std::move(done));
     }
   }
-  Submit(std::move(p));
+  Submit(a, std::move(done), enqueued);
 }
 
 void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Event>& events,
                                  std::shared_ptr<RunCursor>* cursor,
                                  std::function<void(Status)> done) {
-  Pending p;
-  p.enqueued = Clock::now();
-  p.done = std::move(done);
+  const SteadyTime enqueued = Clock::now();
   if (Status s = ValidateRunId(run_id); !s.ok()) {
-    return Refuse(s.WithContext("journal: append"), std::move(p.done));
+    return Refuse(s.WithContext("journal: append"), std::move(done));
   }
-  spares_.Take(events.size(), &p.records);
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (Status s = EncodeEntry(run_id, events[i], &p.records[i]); !s.ok()) {
-      return Refuse(std::move(s), std::move(p.done));
-    }
+  EncodedAppend& a = Scratch();
+  for (const Event& e : events) {
+    if (Status s = EncodeEntry(run_id, e, &a); !s.ok())
+      return Refuse(std::move(s), std::move(done));
   }
-  Submit(std::move(p), cursor);
+  Submit(a, std::move(done), enqueued, cursor);
 }
 
 Status JournalImpl::EncodeEntry(std::string_view run_id, const Event& event,
-                                EncodedRecord* r) const {
+                                EncodedAppend* a) const {
   auto where = [&] {  // only for an error
     return "journal: append run " + std::string(run_id) + " seq " + std::to_string(event.seq);
   };
-  // Room for the key and the record, so the buffer is allocated once when the record's params
-  // and outputs are small (most are null or {}).
-  constexpr size_t kSmallJson = 64;
-  r->bytes.reserve(kRecordPrefix.size() + run_id.size() + 1 + kSeqBytes + RecordSizeHint(event) +
-                   kSmallJson);
-  AppendRecordKey(run_id, event.seq, &r->bytes);
-  r->key_size = r->bytes.size();
-  if (Status s = AppendRecord(event, &r->bytes); !s.ok()) return s.WithContext(where());
-  if (r->value().size() > options_.max_record_bytes) {
-    return InvalidArgumentError(where() + ": record of " + std::to_string(r->value().size()) +
+  EncodedRecord r;
+  r.begin = a->bytes.size();
+  AppendRecordKey(run_id, event.seq, &a->bytes);
+  r.key_size = a->bytes.size() - r.begin;
+  if (Status s = AppendRecord(event, &a->bytes); !s.ok()) return s.WithContext(where());
+  r.size = a->bytes.size() - r.begin;
+  if (r.size - r.key_size > options_.max_record_bytes) {
+    return InvalidArgumentError(where() + ": record of " + std::to_string(r.size - r.key_size) +
                                 " bytes is over the cap of " +
                                 std::to_string(options_.max_record_bytes));
   }
-  r->seq = event.seq;
-  r->type = event.type;
-  r->time_ms = ToUnixMillis(event.time);
+  r.seq = event.seq;
+  r.type = event.type;
+  r.time_ms = ToUnixMillis(event.time);
+  a->records.push_back(r);
   return Status::OK();
 }
 
-void JournalImpl::Submit(Pending p, std::shared_ptr<RunCursor>* cursor) {
+void JournalImpl::Submit(const EncodedAppend& a, std::function<void(Status)> done,
+                         SteadyTime enqueued, std::shared_ptr<RunCursor>* cursor) {
   // The common case takes the lock once: every run of the append is known, checked and
   // advanced, and the append queued. Runs this process does not know (new, or forgotten once
   // finished) are then looked up on disk, outside the lock, and the check is made again. A run
@@ -417,30 +414,26 @@ void JournalImpl::Submit(Pending p, std::shared_ptr<RunCursor>* cursor) {
       Status s = sticky_;
       // A filled cursor is the run's entry: no lookup among the runs.
       RunEntry* known = cursor != nullptr ? static_cast<RunEntry*>(cursor->get()) : nullptr;
-      if (known != nullptr && !known->registered && !p.records.empty()) {
-        Register(p.records.front().run_id(), cursor);
+      if (known != nullptr && !known->registered && !a.records.empty()) {
+        Register(a.run_id(a.records.front()), cursor);
         known = static_cast<RunEntry*>(cursor->get());
       }
-      if (s.ok()) s = CheckAndAdvance(p.records, known ? &known->info : nullptr, &missing);
-      if (s.ok() && !missing && known == nullptr && cursor != nullptr && !p.records.empty()) {
-        *cursor = runs_.find(p.records.front().run_id())->second;  // the run's first append
+      if (s.ok()) s = CheckAndAdvance(a, known ? &known->info : nullptr, &missing);
+      if (s.ok() && !missing && known == nullptr && cursor != nullptr && !a.records.empty()) {
+        *cursor = runs_.find(a.run_id(a.records.front()))->second;  // the run's first append
       }
       if (!missing || round >= 3) {
         if (missing) s = AbortedError("journal: append: a run was forgotten under it 3 times");
-        if (!s.ok()) {
-          p.records.clear();
-          p.status = std::move(s);
-        }
-        queue_.push_back(std::move(p));
+        Queue(s.ok() ? &a : nullptr, Waiter{std::move(done), std::move(s), enqueued});
         break;
       }
-      unknown = UnknownRuns(p.records);
+      unknown = UnknownRuns(a);
     }
     std::vector<std::pair<std::string, RunInfo>> found;
     for (std::string& run : unknown) {
       Result<RunInfo> info = LookupRun(run);
       if (!info.ok()) {
-        return Refuse(info.status().WithContext("journal: append run " + run), std::move(p.done));
+        return Refuse(info.status().WithContext("journal: append run " + run), std::move(done));
       }
       found.emplace_back(std::move(run), *info);
     }
@@ -465,12 +458,13 @@ void JournalImpl::Register(std::string_view run_id, std::shared_ptr<RunCursor>* 
   }
 }
 
-std::vector<std::string> JournalImpl::UnknownRuns(const std::vector<EncodedRecord>& records) const {
+std::vector<std::string> JournalImpl::UnknownRuns(const EncodedAppend& a) const {
+  const std::vector<EncodedRecord>& records = a.records;
   std::vector<std::string> unknown;
   std::unordered_set<std::string_view> listed;  // only for appends of many records
   std::string_view previous;                    // an append's records mostly belong to one run
   for (const EncodedRecord& r : records) {
-    std::string_view run = r.run_id();
+    std::string_view run = a.run_id(r);
     if (run == previous) continue;
     previous = run;
     if (runs_.find(run) != runs_.end()) continue;
@@ -482,8 +476,8 @@ std::vector<std::string> JournalImpl::UnknownRuns(const std::vector<EncodedRecor
   return unknown;
 }
 
-Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, RunInfo* known,
-                                    bool* missing) {
+Status JournalImpl::CheckAndAdvance(const EncodedAppend& a, RunInfo* known, bool* missing) {
+  const std::vector<EncodedRecord>& records = a.records;
   // The new state of each run touched, applied only when every record passes. Most appends
   // carry a record or two: a linear search; big ones (recovery tools, benchmarks) get an index.
   std::vector<std::pair<RunInfo*, RunInfo>>& touched = touched_;  // memory kept between calls
@@ -493,7 +487,7 @@ Status JournalImpl::CheckAndAdvance(const std::vector<EncodedRecord>& records, R
   std::string_view previous;
   RunInfo* live = nullptr;
   for (const EncodedRecord& r : records) {
-    std::string_view run = r.run_id();
+    std::string_view run = a.run_id(r);
     if (known != nullptr) {
       live = known;
     } else if (run != previous) {
@@ -566,69 +560,80 @@ Result<JournalImpl::RunInfo> JournalImpl::LookupRun(std::string_view run_id) {
   return info;
 }
 
-void JournalImpl::BuildBatch(const std::vector<Pending>& batch, uint64_t* records,
-                             uint64_t* bytes) {
-  write_batch_.Clear();
-  uint64_t n = 0, size = 0;
-  std::string key, time;
-  for (const Pending& p : batch) {
-    for (const EncodedRecord& r : p.records) {
-      write_batch_.Put(ToSlice(r.key()), ToSlice(r.value()));
-      ++n;
-      size += r.bytes.size();
+void JournalImpl::Queue(const EncodedAppend* a, Waiter w) {
+  // An append joins the newest group while it holds fewer than max_batch_records records (an
+  // append is never split).
+  if (groups_.empty() || groups_.back()->records >= options_.max_batch_records) {
+    if (spare_groups_.empty()) {
+      groups_.push_back(std::make_unique<Group>());
+    } else {
+      groups_.push_back(std::move(spare_groups_.back()));
+      spare_groups_.pop_back();
+    }
+  }
+  Group& g = *groups_.back();
+  if (a != nullptr && w.status.ok()) {
+    for (const EncodedRecord& r : a->records) {
+      g.batch.Put(ToSlice(a->key(r)), ToSlice(a->value(r)));
+      ++g.records;
+      g.bytes += r.size;
       // a/ stays when the run finishes (f/ tells it is finished): one write fewer per run, in
       // a part of the key space the batch's records do not touch. engine_bench, alternated:
       // a few percent more transitions/s, about the size of its noise.
       if (r.type == EventType::kRunStarted) {
-        key.assign(kActivePrefix).append(r.run_id());
-        write_batch_.Put(key, leveldb::Slice());
+        index_key_.assign(kActivePrefix).append(a->run_id(r));
+        g.batch.Put(index_key_, leveldb::Slice());
       } else if (r.type == EventType::kRunFinished) {
-        key.assign(kFinishedPrefix).append(r.run_id());
-        time.clear();
-        PutBigEndian64(static_cast<uint64_t>(r.time_ms), &time);
-        write_batch_.Put(key, time);
+        index_key_.assign(kFinishedPrefix).append(a->run_id(r));
+        index_value_.clear();
+        PutBigEndian64(static_cast<uint64_t>(r.time_ms), &index_value_);
+        g.batch.Put(index_key_, index_value_);
+        if (g.finished_count == g.finished.size()) g.finished.emplace_back();
+        g.finished[g.finished_count++].assign(a->run_id(r));
       }
     }
+    w.has_records = !a->records.empty();
   }
-  *records = n;
-  *bytes = size;
+  g.waiters.push_back(std::move(w));
 }
 
-void JournalImpl::TakeBatch(std::vector<Pending>* batch) {
-  size_t taken = 0, records = 0;
-  while (taken < queue_.size() && (taken == 0 || records < options_.max_batch_records)) {
-    records += queue_[taken].records.size();
-    ++taken;
-  }
-  if (taken == queue_.size()) {
-    batch->swap(queue_);
+void JournalImpl::Recycle(std::unique_ptr<Group> g) {
+  // Enough for the group being filled while one is written; a batch grown by a rare huge
+  // append is freed rather than kept.
+  constexpr size_t kMaxSpares = 2;
+  constexpr size_t kMaxKeptBatchBytes = 8 << 20;
+  if (spare_groups_.size() >= kMaxSpares || g->batch.ApproximateSize() > kMaxKeptBatchBytes) {
     return;
   }
-  batch->assign(std::make_move_iterator(queue_.begin()),
-                std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(taken)));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+  g->batch.Clear();
+  g->waiters.clear();
+  g->records = 0;
+  g->bytes = 0;
+  g->finished_count = 0;
+  spare_groups_.push_back(std::move(g));
 }
 
 void JournalImpl::CommitLoop() {
-  std::vector<Pending> batch;
+  std::unique_ptr<Group> g;
   leveldb::WriteOptions w;
   w.sync = options_.sync;
   while (true) {
     Status s;
     {
       std::unique_lock<std::mutex> l(mu_);
-      work_cv_.wait(l, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and every queued append has been answered
-      TakeBatch(&batch);
+      if (g != nullptr) Recycle(std::move(g));
+      work_cv_.wait(l, [this] { return !groups_.empty() || stopping_; });
+      if (groups_.empty()) return;  // stopping, and every queued append has been answered
+      g = std::move(groups_.front());
+      groups_.pop_front();
       s = sticky_;
     }
-    uint64_t n = 0, bytes = 0;
-    BuildBatch(batch, &n, &bytes);
+    const uint64_t n = g->records;
     uint64_t write_nanos = 0;
     bool wrote = false;
     if (s.ok() && n > 0) {
       Clock::time_point t0 = Clock::now();
-      leveldb::Status ls = db_->Write(w, &write_batch_);
+      leveldb::Status ls = db_->Write(w, &g->batch);
       write_nanos = NanosSince(t0, Clock::now());
       wrote = true;
       if (!ls.ok()) {
@@ -642,12 +647,12 @@ void JournalImpl::CommitLoop() {
       if (wrote && s.ok()) {
         ++stats_.batches;
         stats_.records += n;
-        stats_.record_bytes += bytes;
+        stats_.record_bytes += g->bytes;
         stats_.commit_nanos_total += write_nanos;
         stats_.commit_nanos_max = std::max(stats_.commit_nanos_max, write_nanos);
         batch_latency_.Add(write_nanos);
-        for (const Pending& p : batch) {
-          if (!p.records.empty()) append_latency_.Add(NanosSince(p.enqueued, durable));
+        for (const Waiter& x : g->waiters) {
+          if (x.has_records) append_latency_.Add(NanosSince(x.enqueued, durable));
         }
       }
     }
@@ -656,12 +661,11 @@ void JournalImpl::CommitLoop() {
       // The failpoint of the process crash tests: durable, and nobody has been told.
       if (records_committed_ >= crash_after_records_) std::raise(SIGKILL);
     }
-    if (wrote && s.ok()) ForgetFinished(batch);
-    for (Pending& p : batch) {
-      if (p.done) p.done(p.status.ok() ? s : p.status);
+    if (wrote && s.ok()) ForgetFinished(*g);
+    for (Waiter& x : g->waiters) {
+      if (x.done) x.done(x.status.ok() ? s : x.status);
     }
-    spares_.Keep(&batch);
-    batch.clear();
+    g->waiters.clear();  // the callbacks go here, outside every lock
   }
 }
 
@@ -676,14 +680,12 @@ Status JournalImpl::Append(std::vector<Entry> entries) {
   return result.get();
 }
 
-void JournalImpl::ForgetFinished(const std::vector<Pending>& batch) {
+void JournalImpl::ForgetFinished(const Group& g) {
+  if (g.finished_count == 0) return;
   std::lock_guard<std::mutex> l(mu_);
-  for (const Pending& p : batch) {
-    for (const EncodedRecord& r : p.records) {
-      if (r.type != EventType::kRunFinished) continue;
-      auto it = runs_.find(r.run_id());
-      if (it != runs_.end() && it->second->info.finished) runs_.erase(it);
-    }
+  for (size_t i = 0; i < g.finished_count; ++i) {
+    auto it = runs_.find(g.finished[i]);
+    if (it != runs_.end() && it->second->info.finished) runs_.erase(it);
   }
 }
 

@@ -1,9 +1,9 @@
 // JournalImpl: the LevelDB journal behind storage/journal.h. Internal to storage/.
 //
-// Threads: callers of AppendAsync check and encode their entries, then queue them under mu_.
-// The committer thread (CommitLoop) takes the whole queue, writes it as one WriteBatch, then
-// runs the callbacks without holding any lock. Reads use LevelDB iterators (an implicit
-// snapshot each) and need no lock of ours.
+// Threads: callers of AppendAsync check and encode their entries, then, under mu_, put them
+// into the WriteBatch of the newest group commit. The committer thread (CommitLoop) takes the
+// oldest group, writes its batch as it is, then runs the callbacks without holding any lock.
+// Reads use LevelDB iterators (an implicit snapshot each) and need no lock of ours.
 #pragma once
 
 #include <leveldb/db.h>
@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,71 +87,85 @@ class JournalImpl final : public LevelDbJournal {
   using RunMap =
       std::unordered_map<std::string, std::shared_ptr<RunEntry>, StringHash, std::equal_to<>>;
 
-  // One record, encoded on the caller's thread.
+  // Where one record of an append lies in its EncodedAppend's bytes.
   struct EncodedRecord {
-    std::string bytes;  // the key r/<run-id>/<seq>, then the record: one allocation
+    size_t begin = 0;  // of its key r/<run-id>/<seq>, which the record follows
     size_t key_size = 0;
+    size_t size = 0;  // key and record
     uint64_t seq = 0;
     EventType type = EventType::kRunStarted;
     int64_t time_ms = 0;  // for f/<run-id> of a kRunFinished
-    std::string_view key() const { return std::string_view(bytes).substr(0, key_size); }
-    std::string_view value() const { return std::string_view(bytes).substr(key_size); }
-    std::string_view run_id() const;
   };
-  // One AppendAsync call.
-  struct Pending {
+  // One append's records, checked and encoded on the caller's thread, outside every lock: the
+  // keys and records back to back in one buffer. Each thread has one (Scratch), reused from
+  // append to append, so encoding allocates nothing once it has grown to the thread's appends.
+  struct EncodedAppend {
+    std::string bytes;
     std::vector<EncodedRecord> records;
+    std::string_view key(const EncodedRecord& r) const {
+      return std::string_view(bytes).substr(r.begin, r.key_size);
+    }
+    std::string_view value(const EncodedRecord& r) const {
+      return std::string_view(bytes).substr(r.begin + r.key_size, r.size - r.key_size);
+    }
+    std::string_view run_id(const EncodedRecord& r) const;
+  };
+  // An append waiting for its group commit.
+  struct Waiter {
     std::function<void(Status)> done;
     Status status;  // not OK: refused before queueing; the committer only reports it
     SteadyTime enqueued;
+    bool has_records = false;
   };
-
-  // Encoding buffers of written batches, for the next appends to encode into: an append's
-  // vector and each record's string are allocated once and reused, where they were allocated
-  // by the appending thread and freed by the committer (engine_bench: ~400 instructions a
-  // record, most of it jemalloc handing memory freed on one thread back to another's).
-  class Spares {
-   public:
-    // Makes *records `n` default records, holding the buffers of earlier ones when there are.
-    void Take(size_t n, std::vector<EncodedRecord>* records);
-    // Keeps the buffers of `batch`, which is written, up to a bound; the rest are freed with it.
-    void Keep(std::vector<Pending>* batch);
-
-   private:
-    std::mutex mu_;
-    std::vector<std::vector<EncodedRecord>> vectors_;  // GUARDED_BY(mu_); empty, with capacity
-    std::vector<std::string> strings_;                 // GUARDED_BY(mu_); empty, with capacity
+  // One group commit: the appends queued since the previous one, their records already put in
+  // the WriteBatch the committer writes as it is. Appending threads fill the newest group
+  // under mu_; the committer takes the oldest, so building the batch (copying every record
+  // into it) happens beside the committer, not on it.
+  struct Group {
+    leveldb::WriteBatch batch;  // Clear() keeps its buffer
+    std::vector<Waiter> waiters;
+    uint64_t records = 0;
+    uint64_t bytes = 0;  // keys and records, not the a/ and f/ index entries
+    // The runs whose RunFinished the batch holds: finished[0, finished_count) (the strings
+    // beyond are kept for their buffers).
+    std::vector<std::string> finished;
+    size_t finished_count = 0;
   };
 
   JournalImpl(const JournalOptions& options, std::string dir);
   Status OpenDb();
   Status CheckFormat();
 
-  void Enqueue(Pending p);
+  // The calling thread's EncodedAppend, emptied.
+  static EncodedAppend& Scratch();
+  // Queues an append that is refused: `done` hears `s` in its turn.
   void Refuse(Status s, std::function<void(Status)> done);
   // Checks and encodes one record of an append; the error names the run and seq.
-  Status EncodeEntry(std::string_view run_id, const Event& event, EncodedRecord* r) const;
+  Status EncodeEntry(std::string_view run_id, const Event& event, EncodedAppend* a) const;
   // Queues encoded records for the committer: learns runs this process has not seen from
-  // disk, checks and advances their seqs; on error `p.done` gets it. `cursor`, when not null,
+  // disk, checks and advances their seqs; on error `done` gets it. `cursor`, when not null,
   // is the cursor of the one run of the records (AppendRunAsync): a filled one spares the
   // lookup, an empty one is filled.
-  void Submit(Pending p, std::shared_ptr<RunCursor>* cursor = nullptr);
-  // Checks `records` against the runs' expected seqs and, when all are fine, advances them.
-  // `known` is null, or the RunInfo of the one run of every record (from its cursor). Sets
-  // *missing (and changes nothing) when a run of theirs is not in runs_: new to this process,
-  // or finished and forgotten. REQUIRES: mu_ held.
-  Status CheckAndAdvance(const std::vector<EncodedRecord>& records, RunInfo* known, bool* missing);
-  // The runs of `records` that runs_ lacks, each once. REQUIRES: mu_ held.
-  std::vector<std::string> UnknownRuns(const std::vector<EncodedRecord>& records) const;
-  // After `batch` is durable: forgets the runs it finished (the disk now tells).
-  void ForgetFinished(const std::vector<Pending>& batch);
+  void Submit(const EncodedAppend& a, std::function<void(Status)> done, SteadyTime enqueued,
+              std::shared_ptr<RunCursor>* cursor = nullptr);
+  // Checks `a`'s records against the runs' expected seqs and, when all are fine, advances
+  // them. `known` is null, or the RunInfo of the one run of every record (from its cursor).
+  // Sets *missing (and changes nothing) when a run of theirs is not in runs_: new to this
+  // process, or finished and forgotten. REQUIRES: mu_ held.
+  Status CheckAndAdvance(const EncodedAppend& a, RunInfo* known, bool* missing);
+  // The runs of `a`'s records that runs_ lacks, each once. REQUIRES: mu_ held.
+  std::vector<std::string> UnknownRuns(const EncodedAppend& a) const;
+  // Queues one append in the newest group: its records (none when `a` is null or `status` is
+  // not OK) go into the group's batch. REQUIRES: mu_ held.
+  void Queue(const EncodedAppend* a, Waiter w);
+  // Keeps a written group's memory for a later one, up to a bound. REQUIRES: mu_ held.
+  void Recycle(std::unique_ptr<Group> g);
+  // After `g` is durable: forgets the runs it finished (the disk now tells).
+  void ForgetFinished(const Group& g);
   // The RunInfo of a run not in runs_, from disk.
   Result<RunInfo> LookupRun(std::string_view run_id);
 
   void CommitLoop();
-  // Moves the next group commit's appends from queue_ to *batch (empty). REQUIRES: mu_ held.
-  void TakeBatch(std::vector<Pending>* batch);
-  void BuildBatch(const std::vector<Pending>& batch, uint64_t* records, uint64_t* bytes);
 
   // A synced write outside the committer (definitions, epoch, garbage collection). A failure
   // makes the journal sticky-failed, as a failed commit does.
@@ -190,7 +205,10 @@ class JournalImpl final : public LevelDbJournal {
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
-  std::vector<Pending> queue_;                         // GUARDED_BY(mu_)
+  // Oldest first; appends go into the last one until it holds max_batch_records records.
+  std::deque<std::unique_ptr<Group>> groups_;          // GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<Group>> spare_groups_;   // GUARDED_BY(mu_); empty, kept for memory
+  std::string index_key_, index_value_;                // Queue's scratch; GUARDED_BY(mu_)
   RunMap runs_;                                        // GUARDED_BY(mu_)
   std::vector<std::pair<RunInfo*, RunInfo>> touched_;  // CheckAndAdvance's scratch; GUARDED_BY(mu_)
   Status sticky_;                                      // GUARDED_BY(mu_); the first failed write
@@ -203,11 +221,8 @@ class JournalImpl final : public LevelDbJournal {
   Histogram append_latency_;  // GUARDED_BY(stats_mu_)
   Histogram batch_latency_;   // GUARDED_BY(stats_mu_)
 
-  Spares spares_;
-
   // Committer-thread state.
-  leveldb::WriteBatch write_batch_;  // reused: Clear() keeps its buffer
-  uint64_t records_committed_ = 0;   // by this process since open, for the crash failpoint
+  uint64_t records_committed_ = 0;  // by this process since open, for the crash failpoint
   std::thread committer_;
 };
 

@@ -307,7 +307,7 @@ TEST_F(JournalTest, RunCursorAppendsFollowTheSameRules) {
   EXPECT_EQ(late, nullptr);  // filled only by an append that passed
 }
 
-// The committer hands the buffers of written appends back for later appends to encode into:
+// A thread encodes every append into one buffer of its own, reused from append to append:
 // nothing of an earlier record may show in a later one, whatever their sizes.
 TEST_F(JournalTest, ReusedEncodingBuffersCarryNothingOver) {
   auto j = Open();
@@ -315,8 +315,8 @@ TEST_F(JournalTest, ReusedEncodingBuffersCarryNothingOver) {
   for (int round = 0; round < 40; ++round) {
     const std::string run = "run-" + std::to_string(round);
     std::vector<Event> events = {Started()};
-    // Long and short records in turn (some past the size a buffer is kept at), one to four
-    // records an append, so buffers move between records of every size.
+    // Long and short records in turn, one to four records an append, so every part of the
+    // buffer holds records of every size in turn.
     for (uint64_t seq = 2; seq <= 9; ++seq) {
       Event e = AttemptStarted(seq, "step-" + std::to_string(seq));
       e.message.assign(static_cast<size_t>((round * 7 + seq * 131) % 1500), 'x');
@@ -482,6 +482,76 @@ TEST_F(JournalTest, AGroupCommitStopsAtMaxBatchRecordsAndNeverSplitsAnAppend) {
   Result<std::vector<Event>> read = j->ReadRun("big");
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->size(), 40u);
+}
+
+// Appends are put in their group commit's batch as they are queued: refused ones, in the
+// middle of a group, leave nothing in it and hear their error in their turn; the others are
+// durable whole. The written group's memory serves the next group without carrying anything
+// of it over.
+TEST_F(JournalTest, RefusedAppendsInAGroupCommitLeaveTheOthersWhole) {
+  JournalOptions o = Options();
+  o.max_record_bytes = 200;
+  auto j = Open(o);
+  std::vector<std::string> heard;  // by the committer thread, in its order
+  std::vector<Status> statuses;
+  auto append = [&](const std::string& name, std::vector<Journal::Entry> entries) {
+    j->AppendAsync(std::move(entries), [&, name](Status s) {
+      heard.push_back(name);
+      statuses.push_back(std::move(s));
+    });
+  };
+  Event big = AttemptStarted(2);
+  big.message = std::string(300, 'x');
+  {
+    CommitterGate gate(j.get());
+    append("a", {{"run-a", Started()}});
+    append("b: no RunStarted", {{"run-b", AttemptStarted(1)}});
+    append("c: over the cap", {{"run-c", Started()}, {"run-c", big}});
+    append("d", {{"run-a", AttemptStarted(2)}});
+    append("e", {{"run-e", Started()}, {"run-e", Finished(2)}});
+    append("f: out of order", {{"run-a", AttemptStarted(4)}});
+    gate.Release();
+    ASSERT_TRUE(j->Append({{"run-g", Started()}}).ok());  // after every one above
+  }
+  const std::vector<std::string> order = {"a", "b: no RunStarted", "c: over the cap", "d",
+                                          "e", "f: out of order"};
+  ASSERT_EQ(heard, order);
+  const std::vector<StatusCode> codes = {StatusCode::kOk,
+                                         StatusCode::kFailedPrecondition,
+                                         StatusCode::kInvalidArgument,
+                                         StatusCode::kOk,
+                                         StatusCode::kOk,
+                                         StatusCode::kFailedPrecondition};
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(statuses[i].code(), codes[i]) << order[i] << ": " << statuses[i].ToString();
+  }
+  EXPECT_EQ(j->stats().records, 1u + 1 + 1 + 2 + 1);  // the gate, a, d, e, run-g
+  Result<std::vector<std::string>> runs = j->ListRuns();
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  EXPECT_EQ(*runs, (std::vector<std::string>{"gate", "run-a", "run-e", "run-g"}));
+  Result<std::vector<std::string>> active = j->ActiveRuns();
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(*active, (std::vector<std::string>{"gate", "run-a", "run-g"}));
+  Result<std::vector<Event>> a = j->ReadRun("run-a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(*a, (std::vector<Event>{Started(), AttemptStarted(2)}));
+  // The next groups, in the written groups' memory: only their own records and index keys.
+  // run-e, deleted meanwhile, would come back if a batch kept anything of an earlier one.
+  Result<int> deleted = j->CollectGarbage(T(0) + std::chrono::hours(24 * 365));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 1);
+  ASSERT_TRUE(j->Append({{"run-a", AttemptStarted(3)}, {"run-h", Started()}}).ok());
+  ASSERT_TRUE(j->Append({{"run-i", Started()}}).ok());
+  runs = j->ListRuns();
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  EXPECT_EQ(*runs, (std::vector<std::string>{"gate", "run-a", "run-g", "run-h", "run-i"}));
+  active = j->ActiveRuns();
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(*active, (std::vector<std::string>{"gate", "run-a", "run-g", "run-h", "run-i"}));
+  a = j->ReadRun("run-a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->size(), 3u);
+  EXPECT_EQ(j->stats().records, 9u);
 }
 
 TEST_F(JournalTest, ConcurrentAppendersKeepPerRunOrder) {
