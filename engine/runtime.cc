@@ -98,7 +98,7 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   // What the first pass would do for the run's running attempts, done here, in parallel and
   // while the run is in this core's cache; the first pass only dispatches. A fresh slot has
   // no attempt that ended.
-  PrepareAct(*slot, &scratch->running, &scratch->ended);
+  PrepareAct(*slot, &scratch->running, &scratch->ended, &scratch->fresh);
   scratch->ended.clear();
   slot->act = false;
   // And what its Pump would find: usually nothing to append, only a timer to arm.

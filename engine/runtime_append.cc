@@ -82,8 +82,7 @@ void RuntimeImpl::RollBack(RunSlot& r) {
 void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
   if (r.inputs.empty()) return;
   // r.attempts mirrors the machine's running attempts: Act ran after the last Apply.
-  const std::map<SlotKey, AttemptSlot>& running = r.attempts;
-  std::vector<const SlotKey*> ended;  // a few: a linear search
+  std::vector<const AttemptSlot*> ended;  // a few: a linear search
   uint64_t seq = r.machine.last_seq();
   const TimePoint now = pass_now_;
   size_t taken = 0, chosen = 0;
@@ -93,13 +92,12 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
     if (e.type == EventType::kCancelRequested) {
       if (r.machine.state() != RunState::kRunning) continue;
     } else {
-      SlotKey key{e.step_id, e.item_index};
-      auto it = running.find(key);
-      if (it == running.end() || it->second.attempt != e.attempt ||
-          std::find(ended.begin(), ended.end(), &it->first) != ended.end()) {
+      const AttemptSlot* slot = r.attempts.Find(r.machine.StepIndex(e.step_id), e.item_index);
+      if (slot == nullptr || slot->attempt != e.attempt ||
+          std::find(ended.begin(), ended.end(), slot) != ended.end()) {
         continue;
       }
-      if (e.type != EventType::kObserved) ended.push_back(&it->first);
+      if (e.type != EventType::kObserved) ended.push_back(slot);
     }
     e.seq = ++seq;  // taken
     e.time = now;

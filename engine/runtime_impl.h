@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/string_hash.h"
+#include "engine/attempt_table.h"
 #include "engine/machine.h"
 #include "engine/runtime.h"
 #include "engine/runtime_definitions.h"
@@ -32,20 +33,6 @@
 namespace brfed::internal {
 
 using SlotKey = std::pair<std::string, int>;  // (step id, item index)
-
-// Bookkeeping of one running attempt. Engine thread only.
-struct AttemptSlot {
-  int attempt = 0;
-  bool dirty = true;       // should be reconciled: new, woken, recheck due, or recovered
-  bool in_flight = false;  // a Reconcile call is running
-  bool resolved = false;   // Done or Fail taken; its record is on the way
-  std::string observed;    // the last observation journaled (or queued) for this attempt
-  bool waits_on_refs = false;
-  bool live = false;               // Act: still a running attempt of the machine
-  uint64_t dispatch_wake_seq = 0;  // RuntimeImpl::wake_seq_ when the Reconcile was dispatched
-  TimerId recheck_timer = 0;
-  uint64_t recheck_token = 0;
-};
 
 struct ReconcileTask;
 
@@ -75,7 +62,7 @@ struct RunSlot {
   std::vector<std::function<void()>> after_append;  // waits for the append in flight
   bool retried_rejected = false;                    // a rejected batch was already rewritten once
   Status stalled;  // not OK: the journal failed; the run does nothing more
-  std::map<SlotKey, AttemptSlot> attempts;
+  AttemptTable attempts;
   // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
   std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
   std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
@@ -104,6 +91,7 @@ inline constexpr size_t kRecoverPartsPerThread = 16;
 struct ReconcileTask {
   RunSlot* run = nullptr;
   std::string step_id;
+  int step_index = -1;  // in the run's plan
   int item_index = -1;
   Value item;
   int attempt = 0;  // its key: IdempotencyKey(run->run_id, step_id, item_index)
@@ -191,7 +179,8 @@ class RuntimeImpl final : public Runtime {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
     std::shared_ptr<const MachinePlan> plan;
     std::vector<RunMachine::Attempt> running;
-    std::vector<std::pair<SlotKey, AttemptSlot>> ended;
+    std::vector<AttemptTable::Entry> ended;
+    std::vector<bool> fresh;
     TimePoint now{};  // the clock when the thread began: records carry milliseconds
     std::shared_ptr<const Value> no_params;  // {}, shared by the runs that have none
   };
@@ -227,9 +216,10 @@ class RuntimeImpl final : public Runtime {
   // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
   // brings r.attempts in line with the machine's running attempts, moving the slots of ended
   // attempts to *ended for ClearSlot, and prepares a Reconcile task for each attempt due
-  // (r.prepared), or queues the failure of one that cannot run. *running is scratch memory.
+  // (r.prepared), or queues the failure of one that cannot run. *running and *fresh are
+  // scratch memory.
   void PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
-                  std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const;
+                  std::vector<AttemptTable::Entry>* ended, std::vector<bool>* fresh) const;
   // A Reconcile task for attempt `a` into r.prepared (taking a's item), or the
   // failure of one that cannot run into r.inputs.
   void Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const;
@@ -254,10 +244,10 @@ class RuntimeImpl final : public Runtime {
   void OnReconcileDone(std::unique_ptr<ReconcileTask> task);
   void OnReconcileDoneImpl(ReconcileTask& task);
   void OnWake(const ObjectRef& ref);
-  void OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token);
+  void OnRecheck(const std::string& run_id, int step_index, int item_index, uint64_t token);
   void OnRunTimer(const std::string& run_id, uint64_t token);
   void ArmRunTimer(RunSlot& r, std::optional<TimePoint> at);
-  void ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot);
+  void ClearSlot(RunSlot& r, AttemptTable::Entry& e);
   void ClearTimers(RunSlot& r);
   void Stall(RunSlot& r, Status s);
   void Finish(RunSlot& r);  // retires r; its end is published by the next PublishFinished
@@ -304,7 +294,8 @@ class RuntimeImpl final : public Runtime {
   std::vector<RunSlot*> marked_;                        // PumpMarked's runs (memory kept)
   size_t pump_pos_ = 0;                                 // the next run of pumping_ to pump
   std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
-  std::vector<std::pair<SlotKey, AttemptSlot>> ended_;  // Act's scratch
+  std::vector<AttemptTable::Entry> ended_;              // Act's scratch
+  std::vector<bool> fresh_;                             // Act's scratch
   std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
   std::vector<std::function<void()>> appends_;          // appends of this PumpDirty pass
   int appends_in_flight_ = 0;

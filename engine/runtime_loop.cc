@@ -150,44 +150,31 @@ void RuntimeImpl::PumpOne(RunSlot* slot) {
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
 void RuntimeImpl::Act(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || !r.started) return;
-  PrepareAct(r, &running_, &ended_);
-  for (auto& [key, slot] : ended_) ClearSlot(r, key, slot);
+  PrepareAct(r, &running_, &ended_, &fresh_);
+  for (AttemptTable::Entry& e : ended_) ClearSlot(r, e);
   ended_.clear();
   if (!r.inputs.empty()) MarkDirty(r);  // an attempt that cannot run failed
   DispatchPrepared(r);
 }
 
 void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
-                             std::vector<std::pair<SlotKey, AttemptSlot>>* ended) const {
-  for (auto& [key, slot] : r.attempts) slot.live = false;
+                             std::vector<AttemptTable::Entry>* ended,
+                             std::vector<bool>* fresh) const {
   r.machine.RunningAttempts(running);
-  for (RunMachine::Attempt& a : *running) {
-    SlotKey key{a.step->id, a.item_index};
-    auto [it, fresh] = r.attempts.try_emplace(key);
-    AttemptSlot& slot = it->second;
-    if (!fresh && slot.attempt != a.attempt) {
-      ended->emplace_back(key, std::move(slot));
-      slot = AttemptSlot{};
-      fresh = true;
-    }
-    if (fresh) {
-      slot.attempt = a.attempt;
-      auto obs = r.recovered_observed.find(key);
+  r.attempts.Sync(*running, ended, fresh);
+  // Entry i of the table is running[i]'s, and stays where it is until the next Sync: the
+  // prepared tasks point at their slots.
+  for (size_t i = 0; i < running->size(); ++i) {
+    AttemptSlot& slot = r.attempts[i].slot;
+    if ((*fresh)[i] && !r.recovered_observed.empty()) {
+      auto obs =
+          r.recovered_observed.find(SlotKey{r.attempts[i].step_id, (*running)[i].item_index});
       if (obs != r.recovered_observed.end()) {
         slot.observed = std::move(obs->second);
         r.recovered_observed.erase(obs);
       }
     }
-    slot.live = true;
-    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, std::move(a), slot);
-  }
-  for (auto it = r.attempts.begin(); it != r.attempts.end();) {
-    if (it->second.live) {
-      ++it;
-      continue;
-    }
-    ended->emplace_back(it->first, std::move(it->second));
-    it = r.attempts.erase(it);
+    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, std::move((*running)[i]), slot);
   }
 }
 
@@ -208,6 +195,7 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   auto task = std::make_unique<ReconcileTask>();
   task->run = &r;
   task->step_id = a.step->id;
+  task->step_index = a.step_index;
   task->item_index = a.item_index;
   task->item = std::move(a.item);
   task->attempt = a.attempt;
@@ -277,11 +265,10 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   if (task.skipped || stopping_) return;  // redone after the restart
   RunSlot& r = *task.run;
   StepResult& result = task.result;
-  SlotKey key{task.step_id, task.item_index};
-  auto it = r.attempts.find(key);
+  AttemptSlot* found = r.attempts.Find(task.step_index, task.item_index);
   // An outcome for an attempt that is no longer running is dropped.
-  if (it == r.attempts.end() || it->second.attempt != task.attempt) return;
-  AttemptSlot& slot = it->second;
+  if (found == nullptr || found->attempt != task.attempt) return;
+  AttemptSlot& slot = *found;
   slot.in_flight = false;
   MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
@@ -318,9 +305,11 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
     uint64_t token = ++next_token_;
     slot.recheck_token = token;
     Duration after = std::max(Duration(0), *wait.recheck_after);
-    slot.recheck_timer = env_->StartTimer(env_->Now() + after, [this, id = r.run_id, key, token] {
-      Post([this, id, key, token] { OnRecheck(id, key, token); });
-    });
+    slot.recheck_timer = env_->StartTimer(
+        env_->Now() + after,
+        [this, id = r.run_id, step = task.step_index, item = task.item_index, token] {
+          Post([this, id, step, item, token] { OnRecheck(id, step, item, token); });
+        });
   }
 }
 
@@ -329,20 +318,22 @@ void RuntimeImpl::OnWake(const ObjectRef& ref) {
   waits_.ForEachWaiting(ref, [this](const InstanceKey& k) {
     auto run = runs_.find(k.run_id);
     if (run == runs_.end()) return;
-    auto it = run->second->attempts.find(SlotKey{k.step_id, k.item_index});
-    if (it == run->second->attempts.end()) return;
-    it->second.dirty = true;
+    RunSlot& r = *run->second;
+    AttemptSlot* slot = r.attempts.Find(r.machine.StepIndex(k.step_id), k.item_index);
+    if (slot == nullptr) return;
+    slot->dirty = true;
     MarkDirty(*run->second, /*act=*/true);  // touches neither waits_ nor runs_
   });
 }
 
-void RuntimeImpl::OnRecheck(const std::string& run_id, const SlotKey& key, uint64_t token) {
+void RuntimeImpl::OnRecheck(const std::string& run_id, int step_index, int item_index,
+                            uint64_t token) {
   auto run = runs_.find(run_id);
   if (run == runs_.end()) return;
-  auto it = run->second->attempts.find(key);
-  if (it == run->second->attempts.end() || it->second.recheck_token != token) return;
-  it->second.recheck_timer = 0;
-  it->second.dirty = true;
+  AttemptSlot* slot = run->second->attempts.Find(step_index, item_index);
+  if (slot == nullptr || slot->recheck_token != token) return;
+  slot->recheck_timer = 0;
+  slot->dirty = true;
   MarkDirty(*run->second, /*act=*/true);
 }
 
@@ -366,15 +357,18 @@ void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
       *at, [this, id = r.run_id, token] { Post([this, id, token] { OnRunTimer(id, token); }); });
 }
 
-void RuntimeImpl::ClearSlot(RunSlot& r, const SlotKey& key, AttemptSlot& slot) {
+void RuntimeImpl::ClearSlot(RunSlot& r, AttemptTable::Entry& e) {
+  AttemptSlot& slot = e.slot;
   if (slot.recheck_timer != 0) env_->CancelTimer(slot.recheck_timer);
   slot.recheck_timer = 0;
-  if (slot.waits_on_refs) waits_.Set(InstanceKeyView(r.order, r.run_id, key.first, key.second), {});
+  if (slot.waits_on_refs) {
+    waits_.Set(InstanceKeyView(r.order, r.run_id, e.step_id, e.item_index), {});
+  }
   slot.waits_on_refs = false;
 }
 
 void RuntimeImpl::ClearTimers(RunSlot& r) {
-  for (auto& [key, slot] : r.attempts) ClearSlot(r, key, slot);
+  for (AttemptTable::Entry& e : r.attempts) ClearSlot(r, e);
   if (r.wake_timer != 0) env_->CancelTimer(r.wake_timer);
   r.wake_timer = 0;
   r.wake_at.reset();
