@@ -24,6 +24,15 @@ AttemptSlot* AttemptTable::Find(int step_index, int item_index) {
   return &it->slot;
 }
 
+AttemptSlot* AttemptTable::Find(std::string_view step_id, int item_index) {
+  for (size_t i = 0; i < entries_.size();) {
+    const int step = entries_[i].step_index;
+    if (entries_[i].step_id == step_id) return Find(step, item_index);
+    while (i < entries_.size() && entries_[i].step_index == step) ++i;  // the step's other items
+  }
+  return nullptr;
+}
+
 void AttemptTable::Sync(const std::vector<RunMachine::Attempt>& running, std::vector<Entry>* ended,
                         std::vector<bool>* fresh) {
   // A merge of two sorted lists: the table's entries and the running attempts.

@@ -40,6 +40,9 @@ class AttemptTable {
 
   // The slot of the attempt running for (step, item), or null.
   AttemptSlot* Find(int step_index, int item_index);
+  // The same by the step's id: compared with the id of each step that has attempts running
+  // (usually one), not searched among all the plan's steps.
+  AttemptSlot* Find(std::string_view step_id, int item_index);
   // Makes the table hold exactly the attempts of `running` (RunMachine::RunningAttempts: in
   // instance order), in its order, so that entry i is running[i]'s: an attempt that stays
   // keeps its slot; a new attempt, or a new attempt number of the same instance, gets a fresh

@@ -69,7 +69,6 @@ RunMachine::~RunMachine() = default;
 RunMachine::RunMachine(RunMachine&&) noexcept = default;
 RunMachine& RunMachine::operator=(RunMachine&&) noexcept = default;
 
-int RunMachine::StepIndex(std::string_view id) const { return impl_->FindStep(id); }
 RunState RunMachine::state() const { return impl_->state; }
 uint64_t RunMachine::last_seq() const { return impl_->last_seq; }
 const std::string& RunMachine::run_id() const { return impl_->run_id; }

@@ -106,9 +106,6 @@ class RunMachine {
   // nullptr. Points into the workflow: valid while the machine's plan lives.
   const Value* LiteralWith(const Attempt& attempt) const;
 
-  // The index of step `id` in the run's plan (RunMachine::Attempt::step_index), or -1.
-  int StepIndex(std::string_view id) const;
-
   RunState state() const;
   uint64_t last_seq() const;
   const std::string& run_id() const;

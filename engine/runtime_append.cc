@@ -92,7 +92,7 @@ void RuntimeImpl::TakeInputs(RunSlot& r, std::vector<Event>* out) {
     if (e.type == EventType::kCancelRequested) {
       if (r.machine.state() != RunState::kRunning) continue;
     } else {
-      const AttemptSlot* slot = r.attempts.Find(r.machine.StepIndex(e.step_id), e.item_index);
+      const AttemptSlot* slot = r.attempts.Find(e.step_id, e.item_index);
       if (slot == nullptr || slot->attempt != e.attempt ||
           std::find(ended.begin(), ended.end(), slot) != ended.end()) {
         continue;

@@ -319,7 +319,7 @@ void RuntimeImpl::OnWake(const ObjectRef& ref) {
     auto run = runs_.find(k.run_id);
     if (run == runs_.end()) return;
     RunSlot& r = *run->second;
-    AttemptSlot* slot = r.attempts.Find(r.machine.StepIndex(k.step_id), k.item_index);
+    AttemptSlot* slot = r.attempts.Find(k.step_id, k.item_index);
     if (slot == nullptr) return;
     slot->dirty = true;
     MarkDirty(*run->second, /*act=*/true);  // touches neither waits_ nor runs_

@@ -75,6 +75,14 @@ TEST_F(AttemptTableTest, FindSearchesByStepAndItem) {
   EXPECT_EQ(table_.Find(0, 0), nullptr);
   EXPECT_EQ(table_.Find(-1, -1), nullptr);  // an unknown step
   EXPECT_EQ(table_.Find(3, -1), nullptr);
+  // By the step's id: the same slots.
+  EXPECT_EQ(table_.Find("check", -1), table_.Find(0, -1));
+  EXPECT_EQ(table_.Find("snapshot", 2), &table_[2].slot);
+  EXPECT_EQ(table_.Find("snapshot", 0), &table_[1].slot);
+  EXPECT_EQ(table_.Find("snapshot", 1), nullptr);
+  EXPECT_EQ(table_.Find("finish", -1), &table_[3].slot);
+  EXPECT_EQ(table_.Find("snap", 0), nullptr);  // ids are compared whole
+  EXPECT_EQ(table_.Find("other", -1), nullptr);
 }
 
 }  // namespace
