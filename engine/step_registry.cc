@@ -40,6 +40,7 @@ std::vector<std::string> StepRegistry::ActionNames() const {
   std::vector<std::string> names;
   names.reserve(entries_.size());
   for (const auto& [name, entry] : entries_) names.push_back(name);
+  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -132,14 +132,20 @@ class StepRegistry final : public ActionCatalog {
   const ActionSpec* FindAction(std::string_view name) const override;
   // nullptr when not registered.
   Step* FindStep(std::string_view name) const;
-  std::vector<std::string> ActionNames() const;
+  std::vector<std::string> ActionNames() const;  // in name order
 
  private:
   struct Entry {
     ActionSpec spec;
     std::unique_ptr<Step> step;
   };
-  std::map<std::string, Entry, std::less<>> entries_;
+  // Searched with a view, without building a string: the engine looks up an action for every
+  // attempt it runs.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> entries_;
 };
 
 // Registers the built-in actions for trying workflows without a cluster:
