@@ -3,7 +3,7 @@
 // a few running attempts at a time; a std::map keyed by (step id, item) took a node and a copy
 // of the step id for each, and searched by comparing strings.
 //
-//   table.Sync(running, &ended);          // running: RunMachine::RunningAttempts()
+//   table.Sync(running, &ended, &fresh);  // running: RunMachine::RunningAttempts()
 //   if (AttemptSlot* s = table.Find(step_index, item_index)) ...
 #pragma once
 

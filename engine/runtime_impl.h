@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "base/string_hash.h"
+#include "brfed/string_hash.h"
 #include "engine/attempt_table.h"
 #include "engine/machine.h"
 #include "engine/runtime.h"

@@ -370,8 +370,9 @@ void JournalImpl::AppendRunAsync(std::string_view run_id, const std::vector<Even
   }
   EncodedAppend& a = Scratch();
   for (const Event& e : events) {
-    if (Status s = EncodeEntry(run_id, e, &a); !s.ok())
+    if (Status s = EncodeEntry(run_id, e, &a); !s.ok()) {
       return Refuse(std::move(s), std::move(done));
+    }
   }
   Submit(a, std::move(done), enqueued, cursor);
 }
@@ -424,7 +425,7 @@ void JournalImpl::Submit(const EncodedAppend& a, std::function<void(Status)> don
       }
       if (!missing || round >= 3) {
         if (missing) s = AbortedError("journal: append: a run was forgotten under it 3 times");
-        Queue(s.ok() ? &a : nullptr, Waiter{std::move(done), std::move(s), enqueued});
+        Queue(&a, Waiter{std::move(done), std::move(s), enqueued});
         break;
       }
       unknown = UnknownRuns(a);

@@ -10,7 +10,8 @@
 // Writes. One committer thread does group commit: AppendAsync checks and encodes the entries on
 // the caller's thread and puts them, in queue order, into the WriteBatch of the newest group of
 // appends; the committer takes the oldest group, writes its batch as ONE leveldb::WriteBatch
-// with sync=true, then calls the group's `done` callbacks, in queue order, on its own thread. Every `done` runs on the committer thread, errors found before queueing included,
+// with sync=true, then calls the group's `done` callbacks, in queue order, on its own thread.
+// Every `done` runs on the committer thread, errors found before queueing included,
 // so a caller never sees its callback run inside AppendAsync. A callback may call AppendAsync.
 //
 // Sticky failure. When a write fails, the journal fails every later write with that error (like

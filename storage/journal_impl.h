@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/string_hash.h"
+#include "brfed/string_hash.h"
 #include "storage/histogram.h"
 #include "storage/journal.h"
 
@@ -155,8 +155,8 @@ class JournalImpl final : public LevelDbJournal {
   Status CheckAndAdvance(const EncodedAppend& a, RunInfo* known, bool* missing);
   // The runs of `a`'s records that runs_ lacks, each once. REQUIRES: mu_ held.
   std::vector<std::string> UnknownRuns(const EncodedAppend& a) const;
-  // Queues one append in the newest group: its records (none when `a` is null or `status` is
-  // not OK) go into the group's batch. REQUIRES: mu_ held.
+  // Queues one append in the newest group: its records go into the group's batch unless `a`
+  // is null or w.status refuses the append. REQUIRES: mu_ held.
   void Queue(const EncodedAppend* a, Waiter w);
   // Keeps a written group's memory for a later one, up to a bound. REQUIRES: mu_ held.
   void Recycle(std::unique_ptr<Group> g);

@@ -28,6 +28,7 @@
 
 #include "brfed/env.h"
 #include "brfed/status.h"
+#include "brfed/string_hash.h"
 #include "brfed/value.h"
 #include "brfed/workflow.h"
 
@@ -141,11 +142,7 @@ class StepRegistry final : public ActionCatalog {
   };
   // Searched with a view, without building a string: the engine looks up an action for every
   // attempt it runs.
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries_;
 };
 
 // Registers the built-in actions for trying workflows without a cluster:
