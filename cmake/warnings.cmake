@@ -34,6 +34,10 @@ function(brfed_copts target)
   target_link_options(${target} PRIVATE ${BRFED_SANITIZER_FLAGS})
 endfunction()
 
+# Extra flags for test code only, after the build type's: the ci preset compiles tests at -O0
+# (the code under test keeps -O2), which takes ~40% off their compile time, half of the build.
+set(BRFED_TEST_FLAGS "" CACHE STRING "Extra compile flags for test targets (e.g. -O0)")
+
 function(brfed_test_copts target)
   set(loose -Wall -Wextra)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
@@ -42,7 +46,8 @@ function(brfed_test_copts target)
   if(BRFED_WERROR)
     list(APPEND loose -Werror)
   endif()
-  target_compile_options(${target} PRIVATE ${loose} ${BRFED_SANITIZER_FLAGS})
+  separate_arguments(extra UNIX_COMMAND "${BRFED_TEST_FLAGS}")
+  target_compile_options(${target} PRIVATE ${loose} ${BRFED_SANITIZER_FLAGS} ${extra})
   target_link_options(${target} PRIVATE ${BRFED_SANITIZER_FLAGS})
 endfunction()
 
