@@ -25,7 +25,10 @@ if(BRFED_SANITIZE)
 elseif(BRFED_TSAN)
   set(BRFED_SANITIZER_FLAGS -fsanitize=thread)
 endif()
-if(BRFED_FUZZ)
+if(BRFED_FUZZ AND BRFED_SANITIZE)
+  # The asan preset: the sanitizers above, and coverage for the fuzz targets it also builds.
+  list(APPEND BRFED_SANITIZER_FLAGS -fsanitize=fuzzer-no-link)
+elseif(BRFED_FUZZ)
   list(APPEND BRFED_SANITIZER_FLAGS -fsanitize=fuzzer-no-link,address,undefined)
 endif()
 
@@ -51,12 +54,19 @@ function(brfed_test_copts target)
   target_link_options(${target} PRIVATE ${BRFED_SANITIZER_FLAGS})
 endfunction()
 
-# brfed_test(NAME src... LIBS lib... [LABELS l...]): one GoogleTest binary registered in CTest.
+# brfed_test(NAME src... LIBS lib... [LABELS l...] [COST seconds]): one GoogleTest binary
+# registered in CTest. COST, about the longest test's seconds, makes ctest start the binary's
+# tests first: a fresh clone has no timing history, and a long test started last would run
+# alone at the end while the other core idles.
 function(brfed_test name)
-  cmake_parse_arguments(T "" "" "SRCS;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "COST" "SRCS;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SRCS} ${T_UNPARSED_ARGUMENTS})
   brfed_test_copts(${name})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+  set(props LABELS "${T_LABELS}")
+  if(T_COST)
+    list(APPEND props COST ${T_COST})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
 endfunction()

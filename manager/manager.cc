@@ -194,7 +194,7 @@ class ManagerImpl final : public Manager {
         kube::InformerOptions io;
         io.resource = *r;
         auto informer = std::make_unique<kube::Informer>(
-            client, io, [this, lead, cluster, r](const kube::InformerEvent& e) {
+            client, io, [lead, cluster, r](const kube::InformerEvent& e) {
               ObjectRef ref{cluster, r->GroupResource(),
                             e.object["metadata"].value("namespace", ""),
                             e.object["metadata"].value("name", "")};
