@@ -70,3 +70,13 @@ function(brfed_test name)
   endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
 endfunction()
+
+# brfed_test_library(NAME SRCS src... [LIBS lib...]): a static library of test helpers shared by
+# several test binaries (a fixture, a fake server), compiled once with the tests' flags.
+function(brfed_test_library name)
+  cmake_parse_arguments(T "" "" "SRCS;LIBS" ${ARGN})
+  add_library(${name} STATIC ${T_SRCS})
+  brfed_test_copts(${name})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${name} PUBLIC ${T_LIBS})
+endfunction()

@@ -66,7 +66,7 @@ Result<Issued> Make(const std::string& cn, const std::string& org, X509* issuer,
                     EVP_PKEY* issuer_key, const std::vector<std::pair<int, std::string>>& exts) {
   Issued out;
   // What OpenSSL's EVP_EC_gen macro does, without its cast that drops const (-Wcast-qual).
-  static char curve[] = "P-256";
+  char curve[] = "P-256";
   out.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
   if (!out.key) return SslError("EVP_PKEY_Q_keygen");
   out.cert.reset(X509_new());
