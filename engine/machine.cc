@@ -110,7 +110,7 @@ const Value* RunMachine::Impl::Find(std::string_view id) const {
   int i = FindStep(id);
   if (i < 0 || !steps[i].Done()) return nullptr;
   const MachineStep& s = steps[i];
-  return s.for_each ? &s.list_outputs.get() : &s.insts[0].outputs;
+  return s.for_each ? &s.list_outputs.get() : &s.insts[0].outputs.get();
 }
 
 std::string RunMachine::Impl::InstanceName(Ref r) const {
@@ -222,7 +222,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
         return DataLossError(name() + " backs off after attempt " + std::to_string(in.attempt) +
                              ", attempt " + std::to_string(e.attempt) + " cannot start");
       }
-      if (in.next_time.has_value() && e.time < *in.next_time) {
+      if (in.has_next_time && e.time < in.next_time_at) {
         return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                              " starts before its backoff ends");
       }
@@ -246,8 +246,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
   if (e.type == EventType::kAttemptFailed && e.code == StatusCode::kOk) {
     return DataLossError("AttemptFailed for " + name() + " with code OK");
   }
-  if (e.type == EventType::kAttemptTimedOut &&
-      (!in.next_time.has_value() || e.time < *in.next_time)) {
+  if (e.type == EventType::kAttemptTimedOut && (!in.has_next_time || e.time < in.next_time_at)) {
     return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                          " timed out before its deadline");
   }
@@ -271,14 +270,15 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       // the main graph has already ended and the finally steps always run, so nothing changes.
       if (state != RunState::kRunning) return;
       cancelled = true;
-      cancel_reason = e.message;
+      messages.mut().cancel_reason = e.message;
       for (int i = 0; i < first_finally; ++i) EndStep(i, InstanceState::kCancelled, t);
       Settle(t);
       return;
     case EventType::kRunFinished:
       state = e.final_state;
       finished_at = t;
-      finish_message = e.message;
+      // A run that succeeded says nothing: its messages stay unallocated.
+      if (!e.message.empty() || !messages.empty()) messages.mut().finish_message = e.message;
       return;
     default:
       break;
@@ -302,7 +302,7 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       in.detail.mut().observed = e.message;
       return;
     case EventType::kAttemptSucceeded:
-      in.outputs.Assign(e.outputs);
+      in.outputs.Set(e.outputs);
       SetState(ref, InstanceState::kSucceeded, t);
       OnInstanceSucceeded(ref);
       Settle(t);
@@ -355,8 +355,8 @@ void RunMachine::Impl::SetState(Ref r, InstanceState st, TimePoint t) {
 
 void RunMachine::Impl::SetNextTime(Ref r, std::optional<TimePoint> t) {
   MachineInstance& in = Inst(r);
-  if (in.next_time.has_value()) timers.erase({*in.next_time, r.first, r.second});
-  in.next_time = t;
+  if (in.has_next_time) timers.erase({in.next_time_at, r.first, r.second});
+  in.set_next_time(t);
   if (t.has_value()) timers.insert({*t, r.first, r.second});
 }
 
@@ -366,14 +366,15 @@ void RunMachine::Impl::OnInstanceSucceeded(Ref r) {
   if (!s.for_each) return;  // Find answers with the instance's outputs
   Value::List list;
   for (const MachineInstance& in : s.insts) {
-    if (in.item_index >= 0) list.push_back(in.outputs);  // the empty placeholder adds none
+    if (in.item_index >= 0) list.push_back(in.outputs.get());  // the empty placeholder adds none
   }
   s.list_outputs.mut() = Value(std::move(list));
 }
 
 void RunMachine::Impl::OnInstanceFailed(Ref r, TimePoint t) {
-  if (first_failure.empty()) {
-    first_failure = "step " + InstanceName(r) + ": " + Inst(r).last_error().ToString();
+  if (messages.get().first_failure.empty()) {
+    messages.mut().first_failure =
+        "step " + InstanceName(r) + ": " + Inst(r).last_error().ToString();
   }
   if (steps[r.first].is_finally) {
     finally_failed = true;
@@ -422,7 +423,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
   s.expanded = true;
   const Value::List& items = list->as_list();
   if (items.empty()) {
-    s.insts[0].outputs = Value::List{};
+    s.insts[0].outputs.Set(Value::List{});
     SetState({step, 0}, InstanceState::kSucceeded, t);
     OnInstanceSucceeded({step, 0});
     return;
@@ -505,8 +506,9 @@ RunState RunMachine::Impl::DerivedFinalState() const {
 }
 
 std::string RunMachine::Impl::DerivedMessage() const {
-  if (cancelled) return cancel_reason.empty() ? "cancelled" : "cancelled: " + cancel_reason;
-  if (main_failed || finally_failed) return first_failure;
+  const internal::RunMessages& m = messages.get();
+  if (cancelled) return m.cancel_reason.empty() ? "cancelled" : "cancelled: " + m.cancel_reason;
+  if (main_failed || finally_failed) return m.first_failure;
   return "";
 }
 

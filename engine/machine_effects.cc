@@ -187,7 +187,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     a.item = in.item();
     a.attempt = in.attempt;
     a.started_at = in.attempt_started_at;
-    a.deadline = in.next_time;
+    a.deadline = in.next_time();
     out->push_back(std::move(a));
   }
 }
@@ -227,7 +227,7 @@ RunView RunMachine::View() const {
   v.params = m.params;
   v.started_at = m.started_at;
   v.finished_at = m.finished_at;
-  v.message = IsFinished(m.state) ? m.finish_message : m.DerivedMessage();
+  v.message = IsFinished(m.state) ? m.messages.get().finish_message : m.DerivedMessage();
   v.last_seq = m.last_seq;
   size_t instances = 0;
   for (const MachineStep& s : m.steps) instances += s.insts.size();
@@ -245,10 +245,10 @@ RunView RunMachine::View() const {
       iv.started_at = in.started_at;
       iv.attempt_started_at = in.attempt_started_at;
       iv.finished_at = in.finished_at;
-      iv.next_time = in.next_time;
+      iv.next_time = in.next_time();
       iv.last_error = in.last_error();
       iv.observed = in.observed();
-      iv.outputs = in.outputs;
+      iv.outputs = in.outputs.get();
       v.instances.push_back(std::move(iv));
     }
   }

@@ -62,17 +62,71 @@ class Boxed {
 template <typename T>
 const T Boxed<T>::kNone{};
 
+// A Value in one pointer, copied by value with its owner: null and the empty map, which most
+// step outputs are, need no allocation; anything else lives on the heap.
+class CompactValue {
+ public:
+  CompactValue() = default;
+  CompactValue(const CompactValue& o) : p_(o.owned() ? new Value(*o.p_) : o.p_) {}
+  CompactValue& operator=(const CompactValue& o) {
+    if (this != &o) Set(o.get());
+    return *this;
+  }
+  CompactValue(CompactValue&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  CompactValue& operator=(CompactValue&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      p_ = std::exchange(o.p_, nullptr);
+    }
+    return *this;
+  }
+  ~CompactValue() { Reset(); }
+
+  const Value& get() const { return p_ != nullptr ? *p_ : kNull; }
+  void Set(const Value& v) {
+    if (v.is_null() || (v.is_map() && v.as_map().empty())) {
+      Reset();
+      if (!v.is_null()) p_ = &kEmptyMap;
+    } else if (owned()) {
+      const_cast<Value*>(p_)->Assign(v);  // our own, on the heap
+    } else {
+      p_ = new Value(v);
+    }
+  }
+
+ private:
+  bool owned() const { return p_ != nullptr && p_ != &kEmptyMap; }
+  void Reset() {
+    if (owned()) delete p_;
+    p_ = nullptr;
+  }
+
+  static inline const Value kNull{};
+  static inline const Value kEmptyMap{Value::Map{}};
+  const Value* p_ = nullptr;  // nullptr: null; &kEmptyMap: {}; else owned
+};
+
+// One step instance in 64 bytes, a cache line: recovery builds one per step of every run, and
+// the engine one per step of every run it starts.
 struct MachineInstance {
   int item_index = -1;
-  InstanceState state = InstanceState::kPending;
   int attempt = 0;
+  InstanceState state = InstanceState::kPending;
+  bool has_next_time = false;
   TimePoint started_at{};
   TimePoint attempt_started_at{};
   TimePoint finished_at{};
-  std::optional<TimePoint> next_time;  // backoff end or attempt deadline
-  Value outputs;
+  TimePoint next_time_at{};  // when has_next_time: backoff end or attempt deadline
+  CompactValue outputs;
   Boxed<InstanceDetail> detail;  // item, last_error, observed
 
+  std::optional<TimePoint> next_time() const {
+    return has_next_time ? std::optional<TimePoint>(next_time_at) : std::nullopt;
+  }
+  void set_next_time(std::optional<TimePoint> t) {
+    has_next_time = t.has_value();
+    next_time_at = t.value_or(TimePoint{});
+  }
   const Value& item() const { return detail.get().item; }
   const Status& last_error() const { return detail.get().last_error; }
   const std::string& observed() const { return detail.get().observed; }
@@ -132,18 +186,25 @@ class InstanceList {
   std::vector<MachineInstance> many_;  // all of them, when there are two or more
 };
 
+// The messages of a run that was cancelled, failed or finished (RunMachine::Impl::messages).
+struct RunMessages {
+  std::string finish_message;
+  std::string cancel_reason;
+  std::string first_failure;
+};
+
 struct MachineStep {
-  const StepDef* def = nullptr;  // points into the workflow
-  bool is_finally = false;
-  bool for_each = false;
-  bool expanded = false;   // insts hold the real items (always true without forEach)
-  bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
-  bool any_started = false;
+  const StepDef* def = nullptr;             // points into the workflow
   const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
   InstanceList insts;
   Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
   int succeeded = 0;          // instances in kSucceeded
   int terminal = 0;           // instances in any terminal state
+  bool is_finally = false;
+  bool for_each = false;
+  bool expanded = false;   // insts hold the real items (always true without forEach)
+  bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
+  bool any_started = false;
 
   bool Done() const { return expanded && succeeded == static_cast<int>(insts.size()); }
   bool Broken() const { return terminal > succeeded; }
@@ -178,23 +239,21 @@ struct RunMachine::Impl final : StepOutputs {
   std::shared_ptr<const MachinePlan> plan;
   const Workflow* wf = nullptr;  // plan->wf
 
-  bool started = false;
   RunState state = RunState::kRunning;
+  bool started = false;
+  bool cancelled = false;
+  bool main_failed = false;
+  bool finally_failed = false;
+  int main_open = 0;     // non-terminal main instances
+  int finally_open = 0;  // non-terminal finally instances
   Value params = Value::Map{};
   uint64_t seed = 0;
   uint64_t last_seq = 0;
   TimePoint started_at{};
   TimePoint finished_at{};
-  std::string finish_message;
-
-  bool cancelled = false;
-  std::string cancel_reason;
-  bool main_failed = false;
-  bool finally_failed = false;
-  std::string first_failure;
-  int main_open = 0;     // non-terminal main instances
-  int finally_open = 0;  // non-terminal finally instances
   uint64_t instances_ended = 0;  // instances that became terminal, ever: Settle's progress
+  // What a run that ends otherwise than well says, out of line: most runs never need it.
+  internal::Boxed<internal::RunMessages> messages;
 
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step

@@ -88,11 +88,14 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   slot->started = true;
   for (const Event& e : rec.events) {
     if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;
-    if (e.type == EventType::kAttemptStarted && !slot->recovered_observed.empty()) {
-      slot->recovered_observed.erase(SlotKey{e.step_id, e.item_index});
+    if (e.type == EventType::kAttemptStarted && slot->recovered_observed != nullptr) {
+      slot->recovered_observed->erase(SlotKey{e.step_id, e.item_index});
     }
     if (e.type == EventType::kObserved) {
-      slot->recovered_observed[SlotKey{e.step_id, e.item_index}] = e.message;
+      if (slot->recovered_observed == nullptr) {
+        slot->recovered_observed = std::make_unique<std::map<SlotKey, std::string>>();
+      }
+      (*slot->recovered_observed)[SlotKey{e.step_id, e.item_index}] = e.message;
     }
   }
   // What the first pass would do for the run's running attempts, done here, in parallel and

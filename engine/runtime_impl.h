@@ -47,35 +47,37 @@ struct RunSlot {
   uint64_t order = 0;  // RuntimeImpl::next_order_ when it took the run in (InstanceKey::order)
   // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
   std::shared_ptr<const Value> params;
+  // The flags, together (recovery makes a slot per run: no padding between them).
   bool started = false;  // its RunStarted is durable and applied
   bool queued = false;   // in RuntimeImpl::dirty_
-  int pins = 0;          // Reconcile tasks in flight, which point at the slot
   bool gone = false;     // out of runs_ (finished, or its start refused); freed once unpinned
   bool act = true;       // its running attempts need a look (Act) before Pump
+  bool cancel_requested = false;  // a CancelRequested is queued or applied
+  bool append_in_flight = false;
+  bool retried_rejected = false;  // a rejected batch was already rewritten once
+  // Recovery found nothing to append (Pump would only arm the timer, at recovered_wake_at).
+  bool recovered_settled = false;
+  // The append in flight ends a look-ahead that found nothing more to do, and when the run
+  // next wakes by itself (AppendEffects' wake_at then, in settled_wake_at): once the append is
+  // durable, a Pump with no new inputs would find the same, unless that time has come.
+  bool settled = false;
+  int pins = 0;  // Reconcile tasks in flight, which point at the slot
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
-  bool cancel_requested = false;                     // a CancelRequested is queued or applied
   std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
   std::vector<Event> appending;  // the batch in flight, already applied to `machine`
   std::shared_ptr<Journal::RunCursor> cursor;  // the journal's, for its appends
   size_t appending_inputs = 0;  // how many of its records are outcomes (the rest look ahead)
-  bool append_in_flight = false;
   std::vector<std::function<void()>> after_append;  // waits for the append in flight
-  bool retried_rejected = false;                    // a rejected batch was already rewritten once
   Status stalled;  // not OK: the journal failed; the run does nothing more
   AttemptTable attempts;
   // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
   std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
-  std::map<SlotKey, std::string> recovered_observed;  // observations of recovered attempts
-  // Recovery found nothing to append (Pump would only arm the timer, at recovered_wake_at).
-  bool recovered_settled = false;
+  // Observations of recovered attempts; null when there are none (nearly always).
+  std::unique_ptr<std::map<SlotKey, std::string>> recovered_observed;
   std::optional<TimePoint> recovered_wake_at;
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
   uint64_t wake_token = 0;
-  // The append in flight ends a look-ahead that found nothing more to do, and when the run
-  // next wakes by itself (AppendEffects' wake_at then): once the append is durable, a Pump
-  // with no new inputs would find the same, unless that time has come.
-  bool settled = false;
   std::optional<TimePoint> settled_wake_at;
 };
 

@@ -166,12 +166,12 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
   // prepared tasks point at their slots.
   for (size_t i = 0; i < running->size(); ++i) {
     AttemptSlot& slot = r.attempts[i].slot;
-    if ((*fresh)[i] && !r.recovered_observed.empty()) {
-      auto obs =
-          r.recovered_observed.find(SlotKey{r.attempts[i].step_id, (*running)[i].item_index});
-      if (obs != r.recovered_observed.end()) {
+    if ((*fresh)[i] && r.recovered_observed != nullptr) {
+      std::map<SlotKey, std::string>& observed = *r.recovered_observed;
+      auto obs = observed.find(SlotKey{r.attempts[i].step_id, (*running)[i].item_index});
+      if (obs != observed.end()) {
         slot.observed = std::move(obs->second);
-        r.recovered_observed.erase(obs);
+        observed.erase(obs);
       }
     }
     if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, std::move((*running)[i]), slot);

@@ -13,6 +13,7 @@
 // All methods are thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -28,7 +29,7 @@
 
 namespace brfed {
 
-enum class InstanceState {
+enum class InstanceState : uint8_t {
   kPending = 1,  // waiting for its dependencies
   kReady = 2,    // dependencies done; no attempt started yet
   kRunning = 3,  // attempt `attempt` started (journaled) and not ended
