@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/compact_value.h"
 #include "engine/expr.h"
 #include "engine/machine.h"
 
@@ -61,50 +62,6 @@ class Boxed {
 
 template <typename T>
 const T Boxed<T>::kNone{};
-
-// A Value in one pointer, copied by value with its owner: null and the empty map, which most
-// step outputs are, need no allocation; anything else lives on the heap.
-class CompactValue {
- public:
-  CompactValue() = default;
-  CompactValue(const CompactValue& o) : p_(o.owned() ? new Value(*o.p_) : o.p_) {}
-  CompactValue& operator=(const CompactValue& o) {
-    if (this != &o) Set(o.get());
-    return *this;
-  }
-  CompactValue(CompactValue&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  CompactValue& operator=(CompactValue&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      p_ = std::exchange(o.p_, nullptr);
-    }
-    return *this;
-  }
-  ~CompactValue() { Reset(); }
-
-  const Value& get() const { return p_ != nullptr ? *p_ : kNull; }
-  void Set(const Value& v) {
-    if (v.is_null() || (v.is_map() && v.as_map().empty())) {
-      Reset();
-      if (!v.is_null()) p_ = &kEmptyMap;
-    } else if (owned()) {
-      const_cast<Value*>(p_)->Assign(v);  // our own, on the heap
-    } else {
-      p_ = new Value(v);
-    }
-  }
-
- private:
-  bool owned() const { return p_ != nullptr && p_ != &kEmptyMap; }
-  void Reset() {
-    if (owned()) delete p_;
-    p_ = nullptr;
-  }
-
-  static inline const Value kNull{};
-  static inline const Value kEmptyMap{Value::Map{}};
-  const Value* p_ = nullptr;  // nullptr: null; &kEmptyMap: {}; else owned
-};
 
 // One step instance in 64 bytes, a cache line: recovery builds one per step of every run, and
 // the engine one per step of every run it starts.

@@ -24,6 +24,7 @@
 
 #include "brfed/string_hash.h"
 #include "engine/attempt_table.h"
+#include "engine/compact_value.h"
 #include "engine/machine.h"
 #include "engine/runtime.h"
 #include "engine/runtime_definitions.h"
@@ -92,22 +93,22 @@ inline constexpr size_t kRecoverPartsPerThread = 16;
 // task is in flight, so `run` stays valid (its run_id and params are never changed).
 struct ReconcileTask {
   RunSlot* run = nullptr;
-  std::string step_id;
+  // The step's id, in its plan: the plans live in the DefinitionCache as long as the engine, so
+  // the pointer outlives the task (so do `with` and `step`).
+  const std::string* step_id = nullptr;
   int step_index = -1;  // in the run's plan
   int item_index = -1;
-  Value item;
-  int attempt = 0;  // its key: IdempotencyKey(run->run_id, step_id, item_index)
-  // The step's inputs: its definition's own `with` when that needs no resolving (the plans
-  // live in the DefinitionCache as long as the engine, so the pointer outlives the task), else
+  int attempt = 0;       // its key: IdempotencyKey(run->run_id, *step_id, item_index)
+  bool skipped = false;  // set by the worker: not called, the engine is stopping
+  CompactValue item;     // null without forEach
+  // The step's inputs: its definition's own `with` when that needs no resolving, else
   // `resolved`.
   const Value* with = nullptr;
-  Value resolved;
+  CompactValue resolved;
   std::shared_ptr<const Value> params;
   TimePoint started_at{};
   Step* step = nullptr;
-  // Set by the worker.
-  StepResult result;
-  bool skipped = false;  // not called: the engine is stopping
+  StepResult result;  // set by the worker
 };
 
 // Makes *e a step-instance record of `type`, without seq and time: filled where it is to be

@@ -18,13 +18,13 @@ class Context final : public StepContext {
   Context(const ReconcileTask& t, Env* env, const ServiceMap& services)
       : t_(t), env_(env), services_(services) {}
   const std::string& run_id() const override { return t_.run->run_id; }
-  const std::string& step_id() const override { return t_.step_id; }
+  const std::string& step_id() const override { return *t_.step_id; }
   int item_index() const override { return t_.item_index; }
-  const Value& item() const override { return t_.item; }
+  const Value& item() const override { return t_.item.get(); }
   int attempt() const override { return t_.attempt; }
   // Built when the step first asks, on the worker: most steps never do.
   const std::string& idempotency_key() const override {
-    if (key_.empty()) key_ = IdempotencyKey(t_.run->run_id, t_.step_id, t_.item_index);
+    if (key_.empty()) key_ = IdempotencyKey(t_.run->run_id, *t_.step_id, t_.item_index);
     return key_;
   }
   const Value& with() const override { return *t_.with; }
@@ -194,16 +194,16 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   }
   auto task = std::make_unique<ReconcileTask>();
   task->run = &r;
-  task->step_id = a.step->id;
+  task->step_id = &a.step->id;
   task->step_index = a.step_index;
   task->item_index = a.item_index;
-  task->item = std::move(a.item);
+  task->item.Set(a.item);
   task->attempt = a.attempt;
   if (literal != nullptr) {
     task->with = literal;
   } else {
-    task->resolved = std::move(*with);
-    task->with = &task->resolved;
+    task->resolved.Set(*with);
+    task->with = &task->resolved.get();
   }
   task->params = r.params;
   task->started_at = a.started_at;
@@ -273,25 +273,25 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
   MarkDirty(r, /*act=*/slot.dirty);  // woken while in flight: reconcile again
   if (auto* done = std::get_if<Done>(&result)) {
     Event& e = NewInput(r);
-    SetStepEvent(EventType::kAttemptSucceeded, task.step_id, task.item_index, task.attempt, &e);
+    SetStepEvent(EventType::kAttemptSucceeded, *task.step_id, task.item_index, task.attempt, &e);
     e.outputs = std::move(done->outputs);
     slot.resolved = true;
     return;
   }
   if (auto* fail = std::get_if<Fail>(&result)) {
     r.inputs.push_back(
-        FailedEvent(task.step_id, task.item_index, task.attempt, fail->status, fail->retryable));
+        FailedEvent(*task.step_id, task.item_index, task.attempt, fail->status, fail->retryable));
     slot.resolved = true;
     return;
   }
   Wait& wait = std::get<Wait>(result);
   if (!wait.observed.empty() && wait.observed != slot.observed) {
     Event& e = NewInput(r);
-    SetStepEvent(EventType::kObserved, task.step_id, task.item_index, task.attempt, &e);
+    SetStepEvent(EventType::kObserved, *task.step_id, task.item_index, task.attempt, &e);
     e.message = wait.observed;
     slot.observed = std::move(wait.observed);
   }
-  waits_.Set(InstanceKeyView(r.order, r.run_id, task.step_id, task.item_index), wait.wake_on);
+  waits_.Set(InstanceKeyView(r.order, r.run_id, *task.step_id, task.item_index), wait.wake_on);
   for (const ObjectRef& ref : wait.wake_on) {
     auto woken = recent_wakes_.find(WakeIndex::RefKey(ref));
     if (woken != recent_wakes_.end() && woken->second > slot.dispatch_wake_seq) {
