@@ -139,8 +139,10 @@ class InstanceList {
   MachineInstance* data() { return many_.empty() ? &one_ : many_.data(); }
   const MachineInstance* data() const { return many_.empty() ? &one_ : many_.data(); }
 
-  MachineInstance one_;                // the only instance, while many_ is empty
+  // many_ first: size() reads it, and with the step's scheduling fields before it, a pass
+  // over the steps (Settle) reads one cache line a step.
   std::vector<MachineInstance> many_;  // all of them, when there are two or more
+  MachineInstance one_;                // the only instance, while many_ is empty
 };
 
 // The messages of a run that was cancelled, failed or finished (RunMachine::Impl::messages).
@@ -150,10 +152,11 @@ struct RunMessages {
   std::string first_failure;
 };
 
+// 128 bytes: the scheduling fields and insts' size in the first cache line, the instance of a
+// step without forEach in the second.
 struct MachineStep {
   const StepDef* def = nullptr;             // points into the workflow
   const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
-  InstanceList insts;
   Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
   int succeeded = 0;          // instances in kSucceeded
   int terminal = 0;           // instances in any terminal state
@@ -162,6 +165,7 @@ struct MachineStep {
   bool expanded = false;   // insts hold the real items (always true without forEach)
   bool activated = false;  // made ready, skipped or cancelled: the scheduler is done with it
   bool any_started = false;
+  InstanceList insts;
 
   bool Done() const { return expanded && succeeded == static_cast<int>(insts.size()); }
   bool Broken() const { return terminal > succeeded; }
@@ -192,10 +196,8 @@ struct RunMachine::Impl final : StepOutputs {
   using Ref = std::pair<int, int>;                // (step index, slot)
   using Timed = std::tuple<TimePoint, int, int>;  // (time, step index, slot)
 
-  std::string run_id;
-  std::shared_ptr<const MachinePlan> plan;
-  const Workflow* wf = nullptr;  // plan->wf
-
+  // What every Apply, Settle and NextEffects reads, first: with the vtable pointer, the
+  // first cache line (a run's machine is cold when its next record comes in).
   RunState state = RunState::kRunning;
   bool started = false;
   bool cancelled = false;
@@ -203,26 +205,29 @@ struct RunMachine::Impl final : StepOutputs {
   bool finally_failed = false;
   int main_open = 0;     // non-terminal main instances
   int finally_open = 0;  // non-terminal finally instances
+  uint64_t last_seq = 0;
+  uint64_t instances_ended = 0;  // instances that became terminal, ever: Settle's progress
+  std::vector<internal::MachineStep> steps;  // main steps, then finally steps
+  int first_finally = 0;                     // index of the first finally step
+  const Workflow* wf = nullptr;              // plan->wf
+  internal::FlatSet<Ref> ready;
+  internal::FlatSet<Ref> running;
+  internal::FlatSet<Timed> timers;
+
+  std::string run_id;
+  std::shared_ptr<const MachinePlan> plan;
   Value params = Value::Map{};
   uint64_t seed = 0;
-  uint64_t last_seq = 0;
   TimePoint started_at{};
   TimePoint finished_at{};
-  uint64_t instances_ended = 0;  // instances that became terminal, ever: Settle's progress
   // What a run that ends otherwise than well says, out of line: most runs never need it.
   internal::Boxed<internal::RunMessages> messages;
 
-  std::vector<internal::MachineStep> steps;  // main steps, then finally steps
-  int first_finally = 0;                     // index of the first finally step
   int FindStep(std::string_view id) const { return plan->FindStep(id); }
   // The index of the step a step-instance event names, or -1 (FindStep, faster).
   int StepOf(const Event& e) const;
   // StepOutputs: the outputs of a step that is Done.
   const Value* Find(std::string_view id) const override;
-
-  internal::FlatSet<Ref> ready;
-  internal::FlatSet<Ref> running;
-  internal::FlatSet<Timed> timers;
 
   // The idempotency key of instance `in` of step `s`: worked out when asked, not stored.
   // Empty for the placeholder of a forEach step (no items yet, or none at all).
