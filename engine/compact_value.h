@@ -29,17 +29,30 @@ class CompactValue {
 
   const Value& get() const { return p_ != nullptr ? *p_ : kNull; }
   void Set(const Value& v) {
-    if (v.is_null() || (v.is_map() && v.as_map().empty())) {
-      Reset();
-      if (!v.is_null()) p_ = &kEmptyMap;
-    } else if (owned()) {
+    if (SetIfInline(v)) return;
+    if (owned()) {
       const_cast<Value*>(p_)->Assign(v);  // our own, on the heap
     } else {
       p_ = new Value(v);
     }
   }
+  void Set(Value&& v) {
+    if (SetIfInline(v)) return;
+    if (owned()) {
+      *const_cast<Value*>(p_) = std::move(v);  // our own, on the heap
+    } else {
+      p_ = new Value(std::move(v));
+    }
+  }
 
  private:
+  // Holds null or {} without the heap; false for anything else, changing nothing.
+  bool SetIfInline(const Value& v) {
+    if (!v.is_null() && !(v.is_map() && v.as_map().empty())) return false;
+    Reset();
+    if (!v.is_null()) p_ = &kEmptyMap;
+    return true;
+  }
   bool owned() const { return p_ != nullptr && p_ != &kEmptyMap; }
   void Reset() {
     if (owned()) delete p_;

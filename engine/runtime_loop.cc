@@ -197,12 +197,12 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   task->step_id = &a.step->id;
   task->step_index = a.step_index;
   task->item_index = a.item_index;
-  task->item.Set(a.item);
+  task->item.Set(std::move(a.item));
   task->attempt = a.attempt;
   if (literal != nullptr) {
     task->with = literal;
   } else {
-    task->resolved.Set(*with);
+    task->resolved.Set(std::move(*with));
     task->with = &task->resolved.get();
   }
   task->params = r.params;
