@@ -28,30 +28,41 @@ bool IsRefKey(std::string_view key, const ObjectRef& ref) {
 
 }  // namespace
 
+void WakeIndex::Erase(std::vector<Wait>& waits) {
+  for (Wait& w : waits) {
+    w.ref->second.erase(w.waiter);
+    if (w.ref->second.empty()) by_ref_.erase(w.ref);
+  }
+}
+
 void WakeIndex::Set(InstanceKeyView key, const std::vector<ObjectRef>& refs) {
   auto old = by_key_.find(key);
   if (old != by_key_.end()) {
     // A step that waits again on what it waited on (a recheck, a wake that changed nothing
     // for it) leaves the index as it is.
-    const std::vector<std::string>& was = old->second;
+    const std::vector<Wait>& was = old->second;
     bool same = was.size() == refs.size();
-    for (size_t i = 0; same && i < refs.size(); ++i) same = IsRefKey(was[i], refs[i]);
+    for (size_t i = 0; same && i < refs.size(); ++i) same = IsRefKey(was[i].ref->first, refs[i]);
     if (same) return;
-    for (const std::string& rk : was) {
-      auto it = by_ref_.find(rk);
-      if (it == by_ref_.end()) continue;
-      if (auto waiter = it->second.find(key); waiter != it->second.end()) it->second.erase(waiter);
-      if (it->second.empty()) by_ref_.erase(it);
+    Erase(old->second);
+    if (refs.empty()) {
+      by_key_.erase(old);
+      return;
     }
-    by_key_.erase(old);
+    old->second.clear();
+  } else if (refs.empty()) {
+    return;
+  } else {
+    old = by_key_.emplace(key.Own(), std::vector<Wait>()).first;
   }
-  if (refs.empty()) return;
-  std::vector<std::string>& mine =
-      by_key_.emplace(key.Own(), std::vector<std::string>()).first->second;
+  std::vector<Wait>& mine = old->second;
+  mine.reserve(refs.size());
   for (const ObjectRef& ref : refs) {
     std::string rk = RefKey(ref);
-    by_ref_[rk].insert(key.Own());
-    mine.push_back(std::move(rk));
+    auto r = by_ref_.find(rk);
+    if (r == by_ref_.end()) r = by_ref_.emplace(std::move(rk), Waiters()).first;
+    auto [w, added] = r->second.insert(key.Own());
+    if (added) mine.push_back(Wait{r, w});  // not added: the same ref twice in `refs`
   }
 }
 

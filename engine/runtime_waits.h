@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "brfed/step.h"
@@ -59,6 +60,24 @@ struct InstanceKeyLess {
   }
 };
 
+// Hashes and compares InstanceKeys and their views alike (by_key_'s lookups take views).
+struct InstanceKeyHash {
+  using is_transparent = void;
+  size_t operator()(const InstanceKeyView& k) const {
+    // order tells the runs in memory apart; the step and item, a run's instances.
+    size_t h = std::hash<std::string_view>()(k.step_id);
+    h ^= (k.order * 0x9e3779b97f4a7c15ULL) + static_cast<size_t>(k.item_index) + (h << 6);
+    return h;
+  }
+};
+struct InstanceKeyEq {
+  using is_transparent = void;
+  bool operator()(const InstanceKeyView& a, const InstanceKeyView& b) const {
+    return a.order == b.order && a.item_index == b.item_index && a.step_id == b.step_id &&
+           a.run_id == b.run_id;
+  }
+};
+
 class WakeIndex {
  public:
   // Replaces what `key` waits on (nothing, when refs is empty).
@@ -77,8 +96,20 @@ class WakeIndex {
   static std::string RefKey(const ObjectRef& ref);
 
  private:
-  std::map<std::string, std::set<InstanceKey, InstanceKeyLess>, std::less<>> by_ref_;
-  std::map<InstanceKey, std::vector<std::string>, InstanceKeyLess> by_key_;
+  using Waiters = std::set<InstanceKey, InstanceKeyLess>;  // in key order, for ForEachWaiting
+  using ByRef = std::map<std::string, Waiters, std::less<>>;
+  // Where one wait of an instance is in by_ref_: taking it out is two erases, no search (the
+  // engine ends a wait once per attempt that waited; with thousands of runs waiting on one
+  // object, a search of its waiters was a dozen cold nodes). Iterators of a map and a set
+  // stay valid while other elements come and go.
+  struct Wait {
+    ByRef::iterator ref;
+    Waiters::iterator waiter;
+  };
+  void Erase(std::vector<Wait>& waits);
+
+  ByRef by_ref_;
+  std::unordered_map<InstanceKey, std::vector<Wait>, InstanceKeyHash, InstanceKeyEq> by_key_;
 };
 
 }  // namespace brfed

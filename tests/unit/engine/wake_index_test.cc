@@ -63,5 +63,44 @@ TEST(WakeIndexTest, WaitingAgainOnTheSameRefsKeepsOneEntry) {
   EXPECT_EQ(index.size(), 0u);
 }
 
+// The same ref twice is one wait, ended once.
+TEST(WakeIndexTest, ARefGivenTwiceIsOneWait) {
+  WakeIndex index;
+  const InstanceKey a{1, "run-a", "wait", -1};
+  index.Set(a, {kGate, kGate});
+  EXPECT_EQ(Woken(index, kGate), (std::vector<std::string>{"run-a"}));
+  index.Set(a, {kGate, kGate});  // not "the same" as one wait: replaced, still one
+  EXPECT_EQ(Woken(index, kGate), (std::vector<std::string>{"run-a"}));
+  index.Set(a, {});
+  EXPECT_EQ(index.size(), 0u);
+}
+
+// Ending the waits of some instances leaves every other waiter of the same objects, in order.
+TEST(WakeIndexTest, EndingWaitsAmongManyLeavesTheOthers) {
+  WakeIndex index;
+  std::vector<std::string> left;
+  for (uint64_t i = 1; i <= 300; ++i) {
+    const std::string run = "run-" + std::to_string(i);
+    index.Set(InstanceKey{i, run, "wait", -1}, {kGate, kOther});
+    index.Set(InstanceKey{i, run, "each", 0}, {kGate});
+    if (i % 3 != 0) left.push_back(run);
+  }
+  for (uint64_t i = 3; i <= 300; i += 3) {
+    const std::string run = "run-" + std::to_string(i);
+    index.Set(InstanceKeyView(i, run, "wait", -1), {});
+    index.Set(InstanceKeyView(i, run, "each", 0), {});
+  }
+  EXPECT_EQ(Woken(index, kOther), left);
+  std::vector<std::string> twice;  // each run left waits on kGate from two instances
+  for (const std::string& run : left) twice.insert(twice.end(), {run, run});
+  EXPECT_EQ(Woken(index, kGate), twice);
+  for (uint64_t i = 1; i <= 300; ++i) {
+    const std::string run = "run-" + std::to_string(i);
+    index.Set(InstanceKeyView(i, run, "wait", -1), {});
+    index.Set(InstanceKeyView(i, run, "each", 0), {});
+  }
+  EXPECT_EQ(index.size(), 0u);
+}
+
 }  // namespace
 }  // namespace brfed
