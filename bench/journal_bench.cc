@@ -46,9 +46,10 @@ Event Record(const std::string& run, uint64_t seq) {
   e.time = std::chrono::time_point_cast<Duration>(Clock::now());
   if (seq == 1) {
     e.type = EventType::kRunStarted;
-    e.workflow_name = "volume-backup";
-    e.definition_hash = "sha256:5f2b9c0d";
-    e.seed = seq;
+    e.start.mut() = RunStart{.workflow_name = "volume-backup",
+                             .definition_hash = "sha256:5f2b9c0d",
+                             .params = Value(),
+                             .seed = seq};
   } else {
     e.type = EventType::kAttemptStarted;
     e.step_id = "snapshot";

@@ -75,10 +75,8 @@ void AppendRunEvents(const std::string& run_id, const Workflow& wf, uint64_t see
   };
   Event started;
   started.type = EventType::kRunStarted;
-  started.workflow_name = wf.name;
-  started.definition_hash = wf.hash;
-  started.params = Value::Map{};
-  started.seed = seed;
+  started.start.mut() = RunStart{
+      .workflow_name = wf.name, .definition_hash = wf.hash, .params = Value::Map{}, .seed = seed};
   add(started);
   for (const StepDef& step : wf.steps) {
     Event a;

@@ -158,14 +158,12 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
   switch (e.type) {
     case EventType::kRunStarted:
       if (started) return DataLossError("second RunStarted");
-      if (e.workflow_name != wf->name) {
-        return DataLossError("workflow " + e.workflow_name + ", machine has " + wf->name);
-      }
-      if (e.definition_hash != wf->hash) {
-        return DataLossError("definition hash " + e.definition_hash + " differs from " + wf->hash);
-      }
-      if (!e.params.is_map() && !e.params.is_null()) {
-        return DataLossError("params are a " + std::string(Value::TypeName(e.params.type())) +
+      if (const RunStart& s = e.start.get(); s.workflow_name != wf->name) {
+        return DataLossError("workflow " + s.workflow_name + ", machine has " + wf->name);
+      } else if (s.definition_hash != wf->hash) {
+        return DataLossError("definition hash " + s.definition_hash + " differs from " + wf->hash);
+      } else if (!s.params.is_map() && !s.params.is_null()) {
+        return DataLossError("params are a " + std::string(Value::TypeName(s.params.type())) +
                              ", not a map");
       }
       return Status::OK();
@@ -260,8 +258,8 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
   switch (e.type) {
     case EventType::kRunStarted:
       started = true;
-      params = e.params.is_null() ? Value(Value::Map{}) : e.params;
-      seed = e.seed;
+      params = e.start.get().params.is_null() ? Value(Value::Map{}) : e.start.get().params;
+      seed = e.start.get().seed;
       started_at = t;
       Settle(t);
       return;

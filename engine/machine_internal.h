@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "brfed/boxed.h"
 #include "engine/compact_value.h"
 #include "engine/expr.h"
 #include "engine/machine.h"
@@ -33,35 +34,6 @@ struct InstanceDetail {
   Status last_error;
   std::string observed;
 };
-
-// A T held out of line and copied with its owner (the machine's state is copied by value):
-// what most instances and steps never need costs a pointer, and recovery builds many of them.
-template <typename T>
-class Boxed {
- public:
-  Boxed() = default;
-  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
-  Boxed& operator=(const Boxed& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
-    return *this;
-  }
-  Boxed(Boxed&&) noexcept = default;
-  Boxed& operator=(Boxed&&) noexcept = default;
-
-  const T& get() const { return p_ ? *p_ : kNone; }
-  T& mut() {  // created on first use
-    if (!p_) p_ = std::make_unique<T>();
-    return *p_;
-  }
-  bool empty() const { return p_ == nullptr; }
-
- private:
-  static const T kNone;
-  std::unique_ptr<T> p_;
-};
-
-template <typename T>
-const T Boxed<T>::kNone{};
 
 // One step instance in 64 bytes, a cache line: recovery builds one per step of every run, and
 // the engine one per step of every run it starts.
@@ -221,7 +193,7 @@ struct RunMachine::Impl final : StepOutputs {
   TimePoint started_at{};
   TimePoint finished_at{};
   // What a run that ends otherwise than well says, out of line: most runs never need it.
-  internal::Boxed<internal::RunMessages> messages;
+  Boxed<internal::RunMessages> messages;
 
   int FindStep(std::string_view id) const { return plan->FindStep(id); }
   // The index of the step a step-instance event names, or -1 (FindStep, faster).

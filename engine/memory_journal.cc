@@ -21,9 +21,10 @@ Status ValidateRunId(std::string_view id) {
 
 // The size a record would roughly take encoded: its strings and the JSON of its values.
 size_t ApproximateSize(const Event& e) {
-  size_t n = 64 + e.workflow_name.size() + e.definition_hash.size() + e.step_id.size() +
+  const RunStart& s = e.start.get();
+  size_t n = 64 + s.workflow_name.size() + s.definition_hash.size() + e.step_id.size() +
              e.idempotency_key.size() + e.message.size();
-  if (!e.params.is_null()) n += e.params.ToJson().size();
+  if (!s.params.is_null()) n += s.params.ToJson().size();
   if (!e.outputs.is_null()) n += e.outputs.ToJson().size();
   return n;
 }
@@ -272,7 +273,7 @@ Result<std::vector<Journal::Problem>> MemoryJournal::Verify() {
       problems.push_back({id, 1, "the first record is not RunStarted"});
       continue;
     }
-    const std::string& hash = run.events.front().definition_hash;
+    const std::string& hash = run.events.front().start.get().definition_hash;
     if (definitions_.find(hash) == definitions_.end()) {
       problems.push_back({id, 1, "definition " + hash + " is missing"});
     }

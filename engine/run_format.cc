@@ -71,10 +71,12 @@ std::string FormatEventLine(const Event& e, const FormatOptions& options) {
   std::string inst = InstanceName(e.step_id, e.item_index);
   std::string att = " attempt=" + std::to_string(e.attempt);
   switch (e.type) {
-    case EventType::kRunStarted:
-      out += " workflow=" + e.workflow_name + " hash=" + e.definition_hash.substr(0, 12) +
-             " seed=" + std::to_string(e.seed) + " params=" + e.params.ToJson();
+    case EventType::kRunStarted: {
+      const RunStart& s = e.start.get();
+      out += " workflow=" + s.workflow_name + " hash=" + s.definition_hash.substr(0, 12) +
+             " seed=" + std::to_string(s.seed) + " params=" + s.params.ToJson();
       break;
+    }
     case EventType::kAttemptStarted:
       out += " " + inst + att + " key=" + e.idempotency_key;
       break;
@@ -144,12 +146,14 @@ Value EventToValue(const Event& e) {
     m["attempt"] = static_cast<int64_t>(e.attempt);
   };
   switch (e.type) {
-    case EventType::kRunStarted:
-      m["workflow"] = e.workflow_name;
-      m["definition_hash"] = e.definition_hash;
-      m["params"] = e.params;
-      m["seed"] = static_cast<int64_t>(e.seed);
+    case EventType::kRunStarted: {
+      const RunStart& s = e.start.get();
+      m["workflow"] = s.workflow_name;
+      m["definition_hash"] = s.definition_hash;
+      m["params"] = s.params;
+      m["seed"] = static_cast<int64_t>(s.seed);
       break;
+    }
     case EventType::kAttemptStarted:
       step_fields();
       m["idempotency_key"] = e.idempotency_key;

@@ -64,10 +64,11 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     return DataLossError(where() + " seq " + std::to_string(first.seq) + ": " +
                          std::string(EventTypeName(first.type)) + ", not RunStarted");
   }
-  if (scratch->plan == nullptr || scratch->definition_hash != first.definition_hash) {
-    Result<std::shared_ptr<const MachinePlan>> plan = definitions_.GetPlan(first.definition_hash);
+  const RunStart& start = first.start.get();
+  if (scratch->plan == nullptr || scratch->definition_hash != start.definition_hash) {
+    Result<std::shared_ptr<const MachinePlan>> plan = definitions_.GetPlan(start.definition_hash);
     if (!plan.ok()) return plan.status().WithContext(where());
-    scratch->definition_hash = first.definition_hash;
+    scratch->definition_hash = start.definition_hash;
     // Every machine holds the plan: a reference count of this thread's own, which owns one
     // reference to the shared one, keeps the reading threads off one contended counter.
     auto owner = std::make_shared<std::shared_ptr<const MachinePlan>>(std::move(plan).value());
@@ -77,13 +78,13 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   if (!m.ok()) return m.status();
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
   // Runs without params (most) share one empty map per reading thread.
-  if (first.params.is_null() || (first.params.is_map() && first.params.as_map().empty())) {
+  if (start.params.is_null() || (start.params.is_map() && start.params.as_map().empty())) {
     if (scratch->no_params == nullptr) {
       scratch->no_params = std::make_shared<const Value>(Value::Map{});
     }
     slot->params = scratch->no_params;
   } else {
-    slot->params = std::make_shared<const Value>(first.params);
+    slot->params = std::make_shared<const Value>(start.params);
   }
   slot->started = true;
   for (const Event& e : rec.events) {
@@ -416,7 +417,7 @@ Result<RunView> RuntimeImpl::ReadBack(const std::string& run_id) {
     return DataLossError("engine: run " + run_id + " seq 1: not RunStarted");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const MachinePlan> plan,
-                   definitions_.GetPlan(events->front().definition_hash));
+                   definitions_.GetPlan(events->front().start.get().definition_hash));
   ASSIGN_OR_RETURN(RunMachine m, ReplayRun(run_id, plan, *events));
   return m.View();
 }

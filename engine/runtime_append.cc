@@ -300,12 +300,13 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   e.type = EventType::kRunStarted;
   e.seq = 1;
   e.time = env_->Now();
-  e.workflow_name = workflow->name;
-  e.definition_hash = workflow->hash;
+  RunStart& start = e.start.mut();
+  start.workflow_name = workflow->name;
+  start.definition_hash = workflow->hash;
   // The machine plans the definition once; runs share the plan.
   std::shared_ptr<const MachinePlan> plan = definitions_.Put(std::move(workflow));
-  e.params = params;
-  e.seed = rng_();
+  start.params = params;
+  start.seed = rng_();
   RunMachine machine(run_id, std::move(plan));
   // Applied when chosen, like every record (Pump); nothing acts before it is durable.
   if (Status applied = machine.Apply(e); !applied.ok()) {

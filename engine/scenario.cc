@@ -288,19 +288,20 @@ Result<std::string> Runner::Start(Args& a, TimePoint at) {
   Event e;
   e.type = EventType::kRunStarted;
   e.time = at;
-  e.workflow_name = workflow_->name;
-  e.definition_hash = workflow_->hash;
-  e.params = Value::Map{};
+  RunStart& start = e.start.mut();
+  start.workflow_name = workflow_->name;
+  start.definition_hash = workflow_->hash;
+  start.params = Value::Map{};
   if (const std::string* p = a.Get("params")) {
     Result<Value> v = Value::FromJson(*p);
     if (!v.ok()) return v.status().WithContext("params");
-    e.params = std::move(*v);
+    start.params = std::move(*v);
   }
   if (const std::string* s = a.Get("seed")) {
     ASSIGN_OR_RETURN(int64_t seed, ParseInt(*s, "seed"));
-    e.seed = static_cast<uint64_t>(seed);
+    start.seed = static_cast<uint64_t>(seed);
   }
-  if (const std::string* h = a.Get("hash")) e.definition_hash = *h;
+  if (const std::string* h = a.Get("hash")) start.definition_hash = *h;
   machine_ = std::make_unique<RunMachine>(*run, workflow_);
   journal_.clear();
   e.seq = 1;

@@ -102,8 +102,10 @@ class Verifier {
     if (seq != 1 && event_.type == EventType::kRunStarted) {
       Add(rc.run_id, seq, "RunStarted after the first record");
     }
-    if (event_.type == EventType::kRunStarted && definitions_.count(event_.definition_hash) == 0) {
-      Add(rc.run_id, seq, "definition " + PrintableKey(event_.definition_hash) + " is missing");
+    if (event_.type == EventType::kRunStarted &&
+        definitions_.count(event_.start.get().definition_hash) == 0) {
+      Add(rc.run_id, seq,
+          "definition " + PrintableKey(event_.start.get().definition_hash) + " is missing");
     }
     if (event_.type == EventType::kRunFinished && rc.finished_seq == 0) rc.finished_seq = seq;
   }

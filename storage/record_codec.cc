@@ -85,6 +85,22 @@ Status DecodeValue(std::string_view json, std::string_view field, Value* out) {
   return Status::OK();
 }
 
+// Sets a RunStarted record's fields. Only that record has them: any other leaves the box
+// empty (or emptied in place, when decoding into an Event that held one), so decoding a step
+// record allocates nothing for them.
+Status DecodeStart(std::string_view workflow_name, std::string_view definition_hash,
+                   std::string_view params, uint64_t seed, Event* e) {
+  if (workflow_name.empty() && definition_hash.empty() && params.empty() && seed == 0) {
+    if (!e->start.empty()) e->start.mut() = RunStart{};
+    return Status::OK();
+  }
+  RunStart& s = e->start.mut();
+  AssignField(workflow_name, &s.workflow_name);
+  AssignField(definition_hash, &s.definition_hash);
+  s.seed = seed;
+  return DecodeValue(params, "params", &s.params);
+}
+
 }  // namespace
 
 Status EncodeRecord(const Event& e, std::string* out) {
@@ -176,24 +192,26 @@ class WireWriter {
 }  // namespace
 
 size_t RecordSizeHint(const Event& e) {
-  return WireWriter::kMaxFixedBytes + e.workflow_name.size() + e.definition_hash.size() +
-         e.step_id.size() + e.idempotency_key.size() + e.message.size();
+  return WireWriter::kMaxFixedBytes + e.start.get().workflow_name.size() +
+         e.start.get().definition_hash.size() + e.step_id.size() + e.idempotency_key.size() +
+         e.message.size();
 }
 
 Status AppendRecord(const Event& e, std::string* out) {
   RETURN_IF_ERROR(CheckEncodable(e));
   // The JSON of params and outputs goes through scratch memory kept per thread.
   thread_local std::string params, outputs;
-  RETURN_IF_ERROR(EncodeValue(e.params, "params", &params));
+  const RunStart& start = e.start.get();
+  RETURN_IF_ERROR(EncodeValue(start.params, "params", &params));
   RETURN_IF_ERROR(EncodeValue(e.outputs, "outputs", &outputs));
   WireWriter w(out, RecordSizeHint(e) + params.size() + outputs.size());
   w.Int(1, static_cast<int>(e.type));
   w.Varint(2, e.seq);
   w.Int(3, ToUnixMillis(e.time));
-  w.Bytes(4, e.workflow_name);
-  w.Bytes(5, e.definition_hash);
+  w.Bytes(4, start.workflow_name);
+  w.Bytes(5, start.definition_hash);
   w.Bytes(6, params);
-  w.Varint(7, e.seed);
+  w.Varint(7, start.seed);
   w.Bytes(8, e.step_id);
   w.ZigZag32(9, e.item_index);
   w.Int(10, e.attempt);
@@ -214,10 +232,11 @@ Status EncodeRecordViaProtobuf(const Event& e, std::string* out) {
   r.set_type(static_cast<RecordType>(e.type));
   r.set_seq(e.seq);
   r.set_time_unix_ms(ToUnixMillis(e.time));
-  r.set_workflow_name(e.workflow_name);
-  r.set_definition_hash(e.definition_hash);
-  RETURN_IF_ERROR(EncodeValue(e.params, "params", r.mutable_params_json()));
-  r.set_seed(e.seed);
+  const RunStart& start = e.start.get();
+  r.set_workflow_name(start.workflow_name);
+  r.set_definition_hash(start.definition_hash);
+  RETURN_IF_ERROR(EncodeValue(start.params, "params", r.mutable_params_json()));
+  r.set_seed(start.seed);
   r.set_step_id(e.step_id);
   r.set_item_index(e.item_index);
   r.set_attempt(e.attempt);
@@ -417,10 +436,7 @@ Status DecodeRecordInto(std::string_view bytes, Event* out) {
   e.type = static_cast<EventType>(i32(type));
   e.seq = seq;
   e.time = FromUnixMillis(static_cast<int64_t>(time));
-  AssignField(workflow_name, &e.workflow_name);
-  AssignField(definition_hash, &e.definition_hash);
-  RETURN_IF_ERROR(DecodeValue(params, "params", &e.params));
-  e.seed = seed;
+  RETURN_IF_ERROR(DecodeStart(workflow_name, definition_hash, params, seed, &e));
   AssignField(step_id, &e.step_id);
   auto zz = static_cast<uint32_t>(item);  // sint32: zigzag over the low 32 bits
   e.item_index = static_cast<int32_t>((zz >> 1) ^ (~(zz & 1) + 1));
@@ -457,10 +473,8 @@ Result<Event> DecodeRecordViaProtobuf(std::string_view bytes) {
   e.type = static_cast<EventType>(r.type());
   e.seq = r.seq();
   e.time = FromUnixMillis(r.time_unix_ms());
-  e.workflow_name = r.workflow_name();
-  e.definition_hash = r.definition_hash();
-  RETURN_IF_ERROR(DecodeValue(r.params_json(), "params", &e.params));
-  e.seed = r.seed();
+  RETURN_IF_ERROR(
+      DecodeStart(r.workflow_name(), r.definition_hash(), r.params_json(), r.seed(), &e));
   e.step_id = r.step_id();
   e.item_index = r.item_index();
   e.attempt = r.attempt();

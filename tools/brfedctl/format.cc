@@ -58,9 +58,11 @@ std::string InstanceLabel(const Event& e) {
 std::string EventDetail(const Event& e) {
   std::string a = "attempt " + std::to_string(e.attempt);
   switch (e.type) {
-    case EventType::kRunStarted:
-      return "workflow " + e.workflow_name + " (" + e.definition_hash.substr(0, 12) +
-             ") params " + Truncate(e.params.ToJson(), 80);
+    case EventType::kRunStarted: {
+      const RunStart& s = e.start.get();
+      return "workflow " + s.workflow_name + " (" + s.definition_hash.substr(0, 12) + ") params " +
+             Truncate(s.params.ToJson(), 80);
+    }
     case EventType::kAttemptStarted:
       return a + " started, key " + e.idempotency_key;
     case EventType::kAttemptSucceeded:

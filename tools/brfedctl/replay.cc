@@ -44,7 +44,7 @@ int Replay(const std::vector<std::string>& argv) {
     return PrintError(DataLossError("replay " + id + ": the run does not start with RunStarted"));
   }
   Result<std::shared_ptr<const Workflow>> workflow =
-      RunLoader(**journal, **registry).Definition(events->front().definition_hash);
+      RunLoader(**journal, **registry).Definition(events->front().start.get().definition_hash);
   if (!workflow.ok()) return PrintError(workflow.status().WithContext("replay " + id));
   Result<RunMachine> machine = ReplayRun(id, *workflow, *events, until);
   if (!machine.ok()) {

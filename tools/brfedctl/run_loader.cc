@@ -27,9 +27,10 @@ Result<LoadedRun> RunLoader::Load(std::string_view run_id, uint64_t until_seq) {
     return run;
   }
   const Event& first = run.events.front();
-  run.view.workflow_name = first.workflow_name;
-  run.view.definition_hash = first.definition_hash;
-  run.view.params = first.params;
+  const RunStart& start = first.start.get();
+  run.view.workflow_name = start.workflow_name;
+  run.view.definition_hash = start.definition_hash;
+  run.view.params = start.params;
   run.view.started_at = first.time;
   if (first.type != EventType::kRunStarted) {
     run.problem = DataLossError("run " + run.run_id + " seq " + std::to_string(first.seq) +
@@ -37,7 +38,7 @@ Result<LoadedRun> RunLoader::Load(std::string_view run_id, uint64_t until_seq) {
                                 std::string(EventTypeName(first.type)) + ", not RunStarted");
     return run;
   }
-  Result<std::shared_ptr<const Workflow>> wf = Definition(first.definition_hash);
+  Result<std::shared_ptr<const Workflow>> wf = Definition(start.definition_hash);
   if (!wf.ok()) {
     run.problem = wf.status().WithContext("run " + run.run_id);
     return run;

@@ -59,10 +59,8 @@ Event Started(Value params = Value::Map{}, uint64_t seed = 1) {
   Event e;
   e.type = EventType::kRunStarted;
   e.seq = 1;
-  e.workflow_name = "wf";
-  e.definition_hash = "hash0";
-  e.params = std::move(params);
-  e.seed = seed;
+  e.start.mut() = RunStart{
+      .workflow_name = "wf", .definition_hash = "hash0", .params = std::move(params), .seed = seed};
   return e;
 }
 
@@ -342,7 +340,7 @@ TEST(MachineTest, SequenceAndStartRecordAreChecked) {
   {
     RunMachine m("r1", wf);
     Event e = Started();
-    e.definition_hash = "other";
+    e.start.mut().definition_hash = "other";
     EXPECT_NE(m.Apply(e).message().find("definition hash"), std::string::npos);
     EXPECT_EQ(m.last_seq(), 0u);
   }

@@ -21,9 +21,8 @@ Event Rec(EventType type, uint64_t seq) {
   e.seq = seq;
   e.time = kT0;
   if (type == EventType::kRunStarted) {
-    e.workflow_name = "wf";
-    e.definition_hash = "h1";
-    e.params = Value::Map{};
+    e.start.mut() =
+        RunStart{.workflow_name = "wf", .definition_hash = "h1", .params = Value::Map{}};
   } else if (type != EventType::kRunFinished && type != EventType::kCancelRequested) {
     e.step_id = "s";
     e.attempt = 1;
@@ -126,7 +125,7 @@ TEST(MemoryJournalTest, CapsRefuseButTheFinishIsAlwaysAccepted) {
   EXPECT_EQ(j.Append({E("r", EventType::kObserved, 3)}).code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(j.Append({E("r", EventType::kRunFinished, 3)}).ok());
   Journal::Entry big = E("s", EventType::kRunStarted, 1);
-  big.event.params = Value::Map{{"blob", std::string(1000, 'x')}};
+  big.event.start.mut().params = Value::Map{{"blob", std::string(1000, 'x')}};
   Status s = j.Append({big});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("exceeds"), std::string::npos);
@@ -173,7 +172,7 @@ TEST(MemoryJournalTest, VerifyAndReadReportDamageByRunAndSeq) {
   j.PutRunForTest("stale", {Rec(EventType::kRunStarted, 1), Rec(EventType::kRunFinished, 2)},
                   true);
   Event orphan = Rec(EventType::kRunStarted, 1);
-  orphan.definition_hash = "nope";
+  orphan.start.mut().definition_hash = "nope";
   j.PutRunForTest("orphan", {orphan}, true);
   Result<std::vector<Event>> read = j.ReadRun("gap");
   EXPECT_EQ(read.status().code(), StatusCode::kDataLoss);

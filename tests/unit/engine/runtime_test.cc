@@ -157,7 +157,7 @@ struct Harness {
     Result<std::vector<Event>> events = journal.ReadRun(run_id);
     EXPECT_TRUE(events.ok()) << events.status().ToString();
     if (!events.ok() || events->empty()) return "";
-    std::string hash = events->front().definition_hash;
+    std::string hash = events->front().start.get().definition_hash;
     Result<std::string> text = journal.GetDefinition(hash);
     EXPECT_TRUE(text.ok());
     Result<Workflow> wf = LoadWorkflow(*text, "journal", *registry);
@@ -318,7 +318,7 @@ TEST_F(RuntimeTest, StartIsIdempotentByRunId) {
   int started = 0;
   for (const Event& e : events) started += e.type == EventType::kRunStarted;
   EXPECT_EQ(started, 1);
-  EXPECT_EQ(events.front().params.ToJson(), R"({"greeting":"hi"})");
+  EXPECT_EQ(events.front().start.get().params.ToJson(), R"({"greeting":"hi"})");
   // A new engine, which knows the finished run only from the journal, also leaves it alone.
   h.Close();
   h.Open();
@@ -441,7 +441,7 @@ steps:
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     EXPECT_EQ(v->state, RunState::kSucceeded);
     std::vector<Event> events = h.Events("r");
-    uint64_t seed = events.front().seed;
+    uint64_t seed = events.front().start.get().seed;
     const RetryPolicy& policy = wf->steps[0].retry;
     Duration d2 = BackoffDelay(policy, seed, "flaky", -1, 2);
     Duration d3 = BackoffDelay(policy, seed, "flaky", -1, 3);
@@ -884,9 +884,8 @@ TEST_F(RuntimeTest, DamagedJournalFailsOpenNamingRunAndSeq) {
   Event started;
   started.type = EventType::kRunStarted;
   started.seq = 1;
-  started.workflow_name = wf->name;
-  started.definition_hash = wf->hash;
-  started.params = Value::Map{};
+  started.start.mut() =
+      RunStart{.workflow_name = wf->name, .definition_hash = wf->hash, .params = Value::Map{}};
   Event bad_success;
   bad_success.type = EventType::kAttemptSucceeded;
   bad_success.seq = 2;
@@ -900,7 +899,7 @@ TEST_F(RuntimeTest, DamagedJournalFailsOpenNamingRunAndSeq) {
   Event first_not_started = bad_success;
   first_not_started.seq = 1;
   Event orphan = started;
-  orphan.definition_hash = "0000";
+  orphan.start.mut().definition_hash = "0000";
 
   struct Case {
     const char* name;

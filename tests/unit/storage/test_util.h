@@ -42,10 +42,10 @@ inline Event Started(const std::string& hash = "h1", int64_t ms = 0) {
   e.type = EventType::kRunStarted;
   e.seq = 1;
   e.time = T(ms);
-  e.workflow_name = "wf";
-  e.definition_hash = hash;
-  e.params = Value::Map{{"zones", Value::List{"a", "b"}}};
-  e.seed = 42;
+  e.start.mut() = RunStart{.workflow_name = "wf",
+                           .definition_hash = hash,
+                           .params = Value::Map{{"zones", Value::List{"a", "b"}}},
+                           .seed = 42};
   return e;
 }
 
