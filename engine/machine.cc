@@ -466,7 +466,10 @@ void RunMachine::Impl::Settle(TimePoint t) {
     const uint64_t ended_before = instances_ended;
     const RunState state_before = state;
     if (state == RunState::kRunning) {
-      for (int i = 0; i < first_finally && state == RunState::kRunning; ++i) {
+      while (activated_prefix < first_finally && steps[activated_prefix].activated) {
+        ++activated_prefix;
+      }
+      for (int i = activated_prefix; i < first_finally && state == RunState::kRunning; ++i) {
         MachineStep& s = steps[i];
         if (s.activated) continue;
         bool ok = true;

@@ -181,6 +181,9 @@ struct RunMachine::Impl final : StepOutputs {
   uint64_t instances_ended = 0;  // instances that became terminal, ever: Settle's progress
   std::vector<internal::MachineStep> steps;  // main steps, then finally steps
   int first_finally = 0;                     // index of the first finally step
+  // Main steps [0, activated_prefix) are all activated (activation is for good): Settle's
+  // scan starts after them instead of reading each of their cold lines again.
+  int activated_prefix = 0;
   const Workflow* wf = nullptr;              // plan->wf
   internal::FlatSet<Ref> ready;
   internal::FlatSet<Ref> running;
