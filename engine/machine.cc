@@ -256,13 +256,15 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
   last_seq = e.seq;
   const TimePoint t = e.time;
   switch (e.type) {
-    case EventType::kRunStarted:
+    case EventType::kRunStarted: {
+      const RunStart& s = e.start.get();
       started = true;
-      params = e.start.get().params.is_null() ? Value(Value::Map{}) : e.start.get().params;
-      seed = e.start.get().seed;
+      params = s.params.is_null() ? Value(Value::Map{}) : s.params;
+      seed = s.seed;
       started_at = t;
       Settle(t);
       return;
+    }
     case EventType::kCancelRequested:
       // Tolerated while Finalizing (the engine may accept a cancel at any time before the end):
       // the main graph has already ended and the finally steps always run, so nothing changes.

@@ -192,9 +192,9 @@ class WireWriter {
 }  // namespace
 
 size_t RecordSizeHint(const Event& e) {
-  return WireWriter::kMaxFixedBytes + e.start.get().workflow_name.size() +
-         e.start.get().definition_hash.size() + e.step_id.size() + e.idempotency_key.size() +
-         e.message.size();
+  const RunStart& start = e.start.get();
+  return WireWriter::kMaxFixedBytes + start.workflow_name.size() + start.definition_hash.size() +
+         e.step_id.size() + e.idempotency_key.size() + e.message.size();
 }
 
 Status AppendRecord(const Event& e, std::string* out) {
