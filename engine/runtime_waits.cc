@@ -28,8 +28,8 @@ bool IsRefKey(std::string_view key, const ObjectRef& ref) {
 
 }  // namespace
 
-void WakeIndex::Erase(std::vector<Wait>& waits) {
-  for (Wait& w : waits) {
+void WakeIndex::Erase(const std::vector<Wait>& waits) {
+  for (const Wait& w : waits) {
     w.ref->second.erase(w.waiter);
     if (w.ref->second.empty()) by_ref_.erase(w.ref);
   }
@@ -59,8 +59,7 @@ void WakeIndex::Set(InstanceKeyView key, const std::vector<ObjectRef>& refs) {
   mine.reserve(refs.size());
   for (const ObjectRef& ref : refs) {
     std::string rk = RefKey(ref);
-    auto r = by_ref_.find(rk);
-    if (r == by_ref_.end()) r = by_ref_.emplace(std::move(rk), Waiters()).first;
+    auto r = by_ref_.try_emplace(std::move(rk)).first;  // rk is left alone when present
     auto [w, added] = r->second.insert(key.Own());
     if (added) mine.push_back(Wait{r, w});  // not added: the same ref twice in `refs`
   }

@@ -106,7 +106,7 @@ class WakeIndex {
     ByRef::iterator ref;
     Waiters::iterator waiter;
   };
-  void Erase(std::vector<Wait>& waits);
+  void Erase(const std::vector<Wait>& waits);
 
   ByRef by_ref_;
   std::unordered_map<InstanceKey, std::vector<Wait>, InstanceKeyHash, InstanceKeyEq> by_key_;
