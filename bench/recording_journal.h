@@ -99,9 +99,8 @@ class RecordingJournal final : public Journal {
   Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override {
     return inner_->ForEachActiveRun(fn);
   }
-  void ForEachActiveRunPart(
-      RunParts* parts, const std::function<Status(size_t part, RunRecords& run)>& fn) override {
-    inner_->ForEachActiveRunPart(parts, fn);
+  std::unique_ptr<ActiveRunParts> ReadActiveRunParts(size_t runs_per_part) override {
+    return inner_->ReadActiveRunParts(runs_per_part);
   }
   Result<int> CollectGarbage(TimePoint now) override { return inner_->CollectGarbage(now); }
   Result<std::vector<Problem>> Verify() override { return inner_->Verify(); }

@@ -123,16 +123,16 @@ Status RuntimeImpl::Recover() {
   // took half as long again as the other over fixed halves).
   const size_t threads = std::min<size_t>(static_cast<size_t>(options_.workers),
                                           std::max(1u, std::thread::hardware_concurrency()));
-  RunParts parts(threads == 1 ? 1 : threads * kRecoverPartsPerThread);
-  // Per part, in the order they were made: its unfinished runs, and apart, its finished ones
-  // (the active index still lists a run whose RunFinished is journaled: a journal whose index
-  // update was lost; rare). Sorted while each run is in cache: the index below would otherwise
-  // read every cold machine once more to ask.
+  std::unique_ptr<ActiveRunParts> parts = options_.journal->ReadActiveRunParts(kRecoverPartRuns);
+  // Per part: its unfinished runs, and apart, its finished ones (the active index still lists
+  // a run whose RunFinished is journaled: a journal whose index update was lost; rare). Sorted
+  // while each run is in cache: the index below would otherwise read every cold machine once
+  // more to ask.
   struct Found {
     std::vector<std::unique_ptr<RunSlot>> active;
     std::vector<std::unique_ptr<RunSlot>> finished;
   };
-  std::vector<Found> found(parts.parts());
+  std::vector<std::vector<std::pair<size_t, Found>>> taken(threads);  // each thread's parts
   std::vector<double> cpu(threads);  // each reading thread's CPU time
   auto recover = [&](size_t thread) {
     const double cpu0 = ThreadCpuSeconds();
@@ -144,15 +144,16 @@ Status RuntimeImpl::Recover() {
     size_t runs = 0;
     RecoverScratch scratch;
     scratch.now = env_->Now();
-    options_.journal->ForEachActiveRunPart(
-        &parts, [&](size_t part, Journal::RunRecords& rec) -> Status {
-          if (++runs == kHugePageRuns) huge.emplace();
-          ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
-          slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
-          Found& f = found[part];
-          (IsFinished(slot->machine.state()) ? f.finished : f.active).push_back(std::move(slot));
-          return Status::OK();
-        });
+    std::vector<std::pair<size_t, Found>>& mine = taken[thread];
+    parts->Read([&](size_t part, Journal::RunRecords& rec) -> Status {
+      if (++runs == kHugePageRuns) huge.emplace();
+      ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
+      slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
+      if (mine.empty() || mine.back().first != part) mine.emplace_back(part, Found{});
+      Found& f = mine.back().second;
+      (IsFinished(slot->machine.state()) ? f.finished : f.active).push_back(std::move(slot));
+      return Status::OK();
+    });
     cpu[thread] = ThreadCpuSeconds() - cpu0;
   };
   const auto t_fold = std::chrono::steady_clock::now();
@@ -165,8 +166,16 @@ Status RuntimeImpl::Recover() {
   for (double c : cpu) recovery_.fold_cpu_seconds += c;
   const auto t_index = std::chrono::steady_clock::now();
   // Parts are ranges of run ids in order: the first damaged run is the first failed part's.
-  RETURN_IF_ERROR(parts.FirstError().WithContext("engine: recover"));
+  RETURN_IF_ERROR(parts->FirstError().WithContext("engine: recover"));
 
+  // The parts in id order, which is the order they were made in.
+  std::vector<Found> found;
+  for (auto& mine : taken) {
+    for (auto& [part, f] : mine) {
+      if (part >= found.size()) found.resize(part + 1);
+      found[part] = std::move(f);
+    }
+  }
   size_t total = 0;
   for (const Found& part : found) total += part.active.size() + part.finished.size();
   // The unfinished runs in recovery's order: the first pass walks them so, and the second

@@ -85,9 +85,10 @@ struct RunSlot {
 // Recovery takes its memory in huge pages from this many runs of one part on
 // (base/huge_pages.h); a small journal never touches them.
 inline constexpr size_t kHugePageRuns = 1024;
-// Recovery cuts the journal's active runs into this many parts per reading thread, which the
-// threads take as they go (RunParts).
-inline constexpr size_t kRecoverPartsPerThread = 16;
+// Recovery cuts the journal's active runs into parts of this many runs, which the reading
+// threads take as they go (ActiveRunParts): a part is a few milliseconds of work, so neither
+// thread waits long for the other at the end.
+inline constexpr size_t kRecoverPartRuns = 1024;
 
 // What a worker needs for one Reconcile call, and what it found. The slot is pinned while the
 // task is in flight, so `run` stays valid (its run_id and params are never changed).

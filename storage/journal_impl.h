@@ -55,8 +55,7 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<Event>> ReadRun(std::string_view run_id, uint64_t until_seq) override;
   Result<std::vector<RunRecords>> ReadActiveRuns() override;
   Status ForEachActiveRun(const std::function<Status(RunRecords& run)>& fn) override;
-  void ForEachActiveRunPart(RunParts* parts,
-                            const std::function<Status(size_t part, RunRecords& run)>& fn) override;
+  std::unique_ptr<ActiveRunParts> ReadActiveRunParts(size_t runs_per_part) override;
   Result<int> CollectGarbage(TimePoint now) override;
   Result<std::vector<Problem>> Verify() override;
   JournalStats stats() const override;
@@ -182,6 +181,7 @@ class JournalImpl final : public LevelDbJournal {
   Result<std::vector<std::string>> ScanIds(std::string_view prefix);
   // Calls fn with the id of every active run, in id order: the ids under a/ that have no f/.
   Status ScanActiveIds(const std::function<void(std::string_view id)>& fn);
+  class ListedRunParts;  // ReadActiveRunParts' parts: listed as they are taken
   // The pass behind ReadActiveRuns and ForEachActiveRun: sets *count to the number of active
   // runs and calls fn(i, run) for each, i being the run's place among the active ids in id
   // order, in record order. `run` is one object reused for every run.

@@ -100,53 +100,7 @@ struct JournalStats {
   uint64_t runs_in_memory = 0;
 };
 
-// The active runs cut into `parts` ranges of run ids, in id order, that threads reading them
-// at once (Journal::ForEachActiveRunPart) share out as they go: a thread takes the next part
-// when it is done with one, so one that the host slows down reads fewer, where fixed halves
-// made the other wait for it. Thread-safe.
-class RunParts {
- public:
-  // REQUIRES: parts >= 1.
-  explicit RunParts(size_t parts) : parts_(parts) {}
-  RunParts(const RunParts&) = delete;
-  RunParts& operator=(const RunParts&) = delete;
-
-  size_t parts() const { return parts_; }
-  // Part `part` of `count` runs: the indexes [first, end) of its runs in id order.
-  std::pair<size_t, size_t> Range(size_t part, size_t count) const {
-    return {count * part / parts_, count * (part + 1) / parts_};
-  }
-  // The next part nobody has taken, or nullopt once every part is taken or one has failed:
-  // parts are taken in order, so every part before a failed one is taken already.
-  std::optional<size_t> Take() {
-    if (failed_.load(std::memory_order_acquire)) return std::nullopt;
-    size_t p = next_.fetch_add(1, std::memory_order_relaxed);
-    return p < parts_ ? std::optional<size_t>(p) : std::nullopt;
-  }
-  // Part `part` ended with error `s`; no part is handed out after this.
-  void Fail(size_t part, Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (first_error_.ok() || part < failed_part_) {
-      failed_part_ = part;
-      first_error_ = std::move(s);
-    }
-    failed_.store(true, std::memory_order_release);
-  }
-  // The error of the lowest part that failed (the first damaged run in id order), else OK.
-  // REQUIRES: every reading thread has returned.
-  Status FirstError() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return first_error_;
-  }
-
- private:
-  const size_t parts_;
-  std::atomic<size_t> next_{0};
-  std::atomic<bool> failed_{false};
-  mutable std::mutex mu_;
-  size_t failed_part_ = 0;
-  Status first_error_;
-};
+class ActiveRunParts;
 
 // Thread-safe.
 class Journal {
@@ -166,7 +120,7 @@ class Journal {
     std::string run_id;
     std::vector<Event> events;
     // The run's cursor (see AppendRunAsync), when the journal hands one out with the records
-    // (its ForEachActiveRunPart may): the run's first append after recovery then needs no
+    // (its ReadActiveRunParts may): the run's first append after recovery then needs no
     // lookup of where the run stands. Null otherwise.
     std::shared_ptr<RunCursor> cursor;
   };
@@ -232,26 +186,10 @@ class Journal {
     return Status::OK();
   }
 
-  // ForEachActiveRun for one of several threads that read the active runs at once (recovery):
-  // takes part after part from *parts until none is left, calling fn(part, run) for each run
-  // of each part taken, in id order within the part, on the calling thread. The first error
-  // in a part (the journal's, or one returned by `fn`) ends that part and goes to
-  // parts->Fail; the call returns once Take refuses. This default reads every active run once
-  // per call and keeps the parts it takes; a journal that can seek does better.
-  virtual void ForEachActiveRunPart(RunParts* parts,
-                                    const std::function<Status(size_t part, RunRecords& run)>& fn) {
-    Result<std::vector<RunRecords>> runs = ReadActiveRuns();
-    for (std::optional<size_t> p = parts->Take(); p.has_value(); p = parts->Take()) {
-      if (!runs.ok()) return parts->Fail(*p, runs.status());
-      const auto [first, end] = parts->Range(*p, runs->size());
-      for (size_t i = first; i < end; ++i) {
-        if (Status s = fn(*p, (*runs)[i]); !s.ok()) {
-          parts->Fail(*p, std::move(s));
-          break;
-        }
-      }
-    }
-  }
+  // The active runs for several threads that read them at once (recovery), in parts of
+  // `runs_per_part` runs (the last may have fewer); see ActiveRunParts. This default reads
+  // every active run once, here; a journal that can seek does better.
+  virtual std::unique_ptr<ActiveRunParts> ReadActiveRunParts(size_t runs_per_part);
 
   // Deletes the finished runs whose retention period has passed at `now`. Returns how many.
   virtual Result<int> CollectGarbage(TimePoint now) = 0;
@@ -261,6 +199,55 @@ class Journal {
   virtual Result<std::vector<Problem>> Verify() = 0;
 
   virtual JournalStats stats() const = 0;
+};
+
+// The active runs of a journal, cut into parts of a fixed number of runs in id order and
+// numbered from 0 in that order, which several threads reading them at once (recovery) share
+// out as they go: a thread takes the next part when it is done with one, so one that the host
+// slows down reads fewer, where fixed halves made the other wait for it. A journal may list the
+// runs as the parts are taken, so nobody knows how many parts there are until the end.
+// Thread-safe.
+//
+//   std::unique_ptr<ActiveRunParts> parts = journal->ReadActiveRunParts(1024);
+//   // on each of several threads:
+//   parts->Read([&](size_t part, Journal::RunRecords& run) { ...; return Status::OK(); });
+//   // once every thread has returned:
+//   RETURN_IF_ERROR(parts->FirstError());
+class ActiveRunParts {
+ public:
+  // REQUIRES: runs_per_part >= 1.
+  explicit ActiveRunParts(size_t runs_per_part) : runs_per_part_(runs_per_part) {}
+  virtual ~ActiveRunParts() = default;
+  ActiveRunParts(const ActiveRunParts&) = delete;
+  ActiveRunParts& operator=(const ActiveRunParts&) = delete;
+
+  // Takes part after part until none is left, calling fn(part, run) for each run of each part
+  // taken, in id order within the part, on the calling thread; `run` is one object reused for
+  // every run (`fn` may move from it). The first error in a part (the journal's, or one
+  // returned by `fn`) ends that part, and no part is handed out after it. Returns once none is
+  // left to take.
+  virtual void Read(const std::function<Status(size_t part, Journal::RunRecords& run)>& fn) = 0;
+
+  size_t runs_per_part() const { return runs_per_part_; }
+  // The error of the lowest part that failed (the first damaged run in id order), else OK.
+  // REQUIRES: every Read has returned.
+  Status FirstError() const;
+
+ protected:
+  // For implementations, which hand out parts in id order under a lock of their own: the
+  // next part's number, or nullopt once a part has failed. Every part before a failed one
+  // has been handed out, so the lowest failed part holds the first damaged run.
+  std::optional<size_t> Take();
+  // Part `part` ended with error `s`.
+  void Fail(size_t part, Status s);
+
+ private:
+  const size_t runs_per_part_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex mu_;
+  size_t failed_part_ = 0;
+  Status first_error_;
 };
 
 }  // namespace brfed

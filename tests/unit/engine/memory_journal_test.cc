@@ -91,31 +91,31 @@ TEST(MemoryJournalTest, ActiveIndexFollowsStartAndFinish) {
   EXPECT_EQ(st.batches, 2u);
 }
 
-// The Journal's own ForEachActiveRunPart (MemoryJournal keeps it): parts by place in id
-// order, every active run once, the lowest failed part's error kept.
+// The Journal's own ReadActiveRunParts (MemoryJournal keeps it): parts by place in id order,
+// every active run once, no part handed out after one failed.
 TEST(MemoryJournalTest, ActiveRunsReadInPartsByTheDefault) {
   MemoryJournal j;
   ASSERT_TRUE(j.PutDefinition("h1", "text").ok());
-  for (const char* run : {"d", "c", "b", "a"}) {
+  for (const char* run : {"e", "d", "c", "b", "a"}) {
     ASSERT_TRUE(j.Append({E(run, EventType::kRunStarted, 1)}).ok());
   }
-  RunParts parts(3);  // a | b | c, d
+  std::unique_ptr<ActiveRunParts> parts = j.ReadActiveRunParts(2);  // a, b | c, d | e
   std::vector<std::pair<size_t, std::string>> seen;
-  j.ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords& r) {
+  parts->Read([&](size_t part, Journal::RunRecords& r) {
     seen.emplace_back(part, r.run_id);
     return Status::OK();
   });
-  EXPECT_TRUE(parts.FirstError().ok());
-  EXPECT_EQ(seen,
-            (std::vector<std::pair<size_t, std::string>>{{0, "a"}, {1, "b"}, {2, "c"}, {2, "d"}}));
-  RunParts failing(3);
+  EXPECT_TRUE(parts->FirstError().ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, std::string>>{
+                      {0, "a"}, {0, "b"}, {1, "c"}, {1, "d"}, {2, "e"}}));
+  parts = j.ReadActiveRunParts(2);
   seen.clear();
-  j.ForEachActiveRunPart(&failing, [&](size_t part, Journal::RunRecords& r) {
+  parts->Read([&](size_t part, Journal::RunRecords& r) {
     seen.emplace_back(part, r.run_id);
-    return r.run_id == "b" ? DataLossError("b is damaged") : Status::OK();
+    return r.run_id == "c" ? DataLossError("c is damaged") : Status::OK();
   });
-  EXPECT_EQ(failing.FirstError(), DataLossError("b is damaged"));
-  EXPECT_EQ(seen.size(), 2u);  // c and d are not read: their part comes after the damage
+  EXPECT_EQ(parts->FirstError(), DataLossError("c is damaged"));
+  EXPECT_EQ(seen.size(), 3u);  // not d (its part ended at c), nor e (its part comes after)
 }
 
 TEST(MemoryJournalTest, CapsRefuseButTheFinishIsAlwaysAccepted) {

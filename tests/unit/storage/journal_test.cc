@@ -635,21 +635,20 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
   EXPECT_EQ(s, AbortedError("stop"));
   EXPECT_EQ(calls, 1);
 
-  // Parts are disjoint and together visit every active run with its events, for any count
-  // (more parts than runs included), whether one thread takes them all or several share them;
-  // a run's part is where its id falls in id order.
+  // Parts are disjoint and together visit every active run with its events, for any size
+  // (bigger than the journal included), whether one thread takes them all or several share
+  // them; part p holds the runs [p * size, (p + 1) * size) in id order.
   const std::vector<std::string> ids = *j->ActiveRuns();
-  for (size_t count : {1u, 2u, 3u, 5u, 40u}) {
+  for (size_t size : {1u, 2u, 3u, 5u, 40u}) {
     for (size_t threads : {1u, 3u}) {
-      RunParts parts(count);
+      std::unique_ptr<ActiveRunParts> parts = j->ReadActiveRunParts(size);
       std::mutex mu;
       std::map<std::string, std::vector<Event>> seen;
       auto read = [&] {
-        j->ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords& r) {
+        parts->Read([&](size_t part, Journal::RunRecords& r) {
           const size_t at =
               static_cast<size_t>(std::lower_bound(ids.begin(), ids.end(), r.run_id) - ids.begin());
-          const auto [first, end] = parts.Range(part, ids.size());
-          EXPECT_TRUE(at >= first && at < end) << r.run_id << " in part " << part;
+          EXPECT_EQ(at / size, part) << r.run_id;
           std::lock_guard<std::mutex> l(mu);
           EXPECT_TRUE(seen.emplace(r.run_id, r.events).second) << r.run_id;
           return Status::OK();
@@ -658,23 +657,43 @@ TEST_F(JournalTest, IndexesFollowRunsAndActiveRunsReadInOnePass) {
       std::vector<std::thread> readers;
       for (size_t t = 0; t < threads; ++t) readers.emplace_back(read);
       for (std::thread& t : readers) t.join();
-      EXPECT_TRUE(parts.FirstError().ok()) << parts.FirstError().ToString();
-      EXPECT_EQ(seen, visited) << count << " parts, " << threads << " threads";
+      EXPECT_TRUE(parts->FirstError().ok()) << parts->FirstError().ToString();
+      EXPECT_EQ(seen, visited) << size << " runs a part, " << threads << " threads";
     }
   }
-  // An error in a part ends it and stops the handing out; the lowest failed part's error is
-  // the one kept, whichever thread found it first.
-  RunParts parts(ids.size());
+  // An error in a part ends it and stops the handing out.
+  std::unique_ptr<ActiveRunParts> parts = j->ReadActiveRunParts(1);
   int part_calls = 0;
-  j->ForEachActiveRunPart(&parts, [&](size_t part, Journal::RunRecords&) {
+  parts->Read([&](size_t part, Journal::RunRecords&) {
     ++part_calls;
     return part >= 1 ? AbortedError("part " + std::to_string(part)) : Status::OK();
   });
-  EXPECT_EQ(parts.FirstError(), AbortedError("part 1"));
+  EXPECT_EQ(parts->FirstError(), AbortedError("part 1"));
   EXPECT_EQ(part_calls, 2);
-  EXPECT_FALSE(parts.Take().has_value());
-  parts.Fail(0, AbortedError("part 0"));
-  EXPECT_EQ(parts.FirstError(), AbortedError("part 0"));
+  parts->Read([&](size_t, Journal::RunRecords&) {
+    ++part_calls;
+    return Status::OK();
+  });
+  EXPECT_EQ(part_calls, 2);
+  // The lowest failed part's error is the one kept, whichever thread found it first: here
+  // part 0 fails only after part 1 has.
+  parts = j->ReadActiveRunParts(1);
+  std::promise<void> part1_failed;
+  std::shared_future<void> after_part1 = part1_failed.get_future().share();
+  auto fail_in_order = [&] {
+    parts->Read([&](size_t part, Journal::RunRecords&) {
+      if (part == 1) {
+        part1_failed.set_value();
+        return AbortedError("part 1");
+      }
+      after_part1.wait();
+      return AbortedError("part " + std::to_string(part));
+    });
+  };
+  std::thread other(fail_in_order);
+  fail_in_order();
+  other.join();
+  EXPECT_EQ(parts->FirstError(), AbortedError("part 0"));
 }
 
 // Recovery's read of the active runs hands out each run's cursor, made from what was read:
@@ -691,12 +710,12 @@ TEST_F(JournalTest, ActiveRunsReadInPartsComeWithTheirCursors) {
   }
   auto j = Open();
   std::map<std::string, std::shared_ptr<Journal::RunCursor>> cursors;
-  RunParts parts(2);
-  j->ForEachActiveRunPart(&parts, [&](size_t, Journal::RunRecords& r) {
+  std::unique_ptr<ActiveRunParts> parts = j->ReadActiveRunParts(2);
+  parts->Read([&](size_t, Journal::RunRecords& r) {
     cursors[r.run_id] = std::move(r.cursor);
     return Status::OK();
   });
-  ASSERT_TRUE(parts.FirstError().ok()) << parts.FirstError().ToString();
+  ASSERT_TRUE(parts->FirstError().ok()) << parts->FirstError().ToString();
   ASSERT_EQ(cursors.size(), 3u);
   for (const char* run : {"a", "b", "c"}) ASSERT_NE(cursors[run], nullptr) << run;
   EXPECT_EQ(j->stats().runs_in_memory, 0u);
