@@ -227,6 +227,7 @@ void RuntimeImpl::Start() {
   std::promise<void> first_pass;
   Post([this, &first_pass] {
     // In the order recovery allocated the slots, which walks memory forward.
+    dispatched_.reserve(recovered_.size());  // most recovered runs have an attempt running
     for (RunSlot* r : recovered_) {
       DispatchPrepared(*r);
       if (r->recovered_settled) {

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -26,7 +25,7 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Moves every task of *tasks to the queue in order (leaving *tasks empty, its memory kept for
+  // Moves every task of *tasks to the queue in order (leaving *tasks empty, with memory for
   // the next batch), waking as many threads as it needs, under one lock. False (and the tasks
   // dropped) after Stop() began.
   bool SubmitAll(std::vector<std::function<void()>>* tasks);
@@ -39,7 +38,11 @@ class WorkerPool {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
+  // Queued: tasks_[head_, end). A vector, not a deque, so that a batch submitted to an empty
+  // queue is taken over whole.
+  std::vector<std::function<void()>> tasks_;
+  size_t head_ = 0;
+  static constexpr size_t kCompactAt = 1024;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
