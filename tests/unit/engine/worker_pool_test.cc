@@ -36,16 +36,23 @@ std::vector<int> Iota(int n) {
   return v;
 }
 
+// Holds a one-thread pool's thread in a task until the returned promise is set.
+std::promise<void> HoldThread(WorkerPool* pool) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::function<void()>> batch{[released] { released.wait(); }};
+  EXPECT_TRUE(pool->SubmitAll(&batch));
+  EXPECT_TRUE(batch.empty());
+  return release;
+}
+
 // A batch submitted to an empty queue is taken over whole, one submitted behind queued tasks
 // is added after them: either way one thread runs every task once, in submission order.
 TEST(WorkerPoolTest, RunsEveryTaskOnceInSubmissionOrder) {
   Ran ran;
   WorkerPool pool(1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::vector<std::function<void()>> batch{[released] { released.wait(); }};
-  ASSERT_TRUE(pool.SubmitAll(&batch));  // into the empty queue; holds the thread
-  EXPECT_TRUE(batch.empty());
+  std::promise<void> release = HoldThread(&pool);  // submitted to the empty queue
+  std::vector<std::function<void()>> batch;
   int next = 0;
   for (int b = 0; b < 3; ++b) {  // behind the held task
     for (int i = 0; i < 10; ++i) batch.push_back(ran.Task(next++));
@@ -62,10 +69,8 @@ TEST(WorkerPoolTest, RunsEveryTaskOnceInSubmissionOrder) {
 TEST(WorkerPoolTest, AQueueThatDoesNotEmptyKeepsOrder) {
   Ran ran;
   WorkerPool pool(1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::vector<std::function<void()>> batch{[released] { released.wait(); }};
-  ASSERT_TRUE(pool.SubmitAll(&batch));
+  std::promise<void> release = HoldThread(&pool);
+  std::vector<std::function<void()>> batch;
   constexpr int kTasks = 20000;
   for (int i = 0; i < kTasks; i += 100) {
     if (i == kTasks / 2) release.set_value();  // half queued behind the held thread
