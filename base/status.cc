@@ -26,20 +26,25 @@ std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
   return std::nullopt;
 }
 
+const std::string& Status::EmptyMessage() {
+  static const std::string* const empty = new std::string();
+  return *empty;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
-  std::string out(StatusCodeName(code_));
+  std::string out(StatusCodeName(rep_->code));
   out += ": ";
-  out += message_;
+  out += rep_->message;
   return out;
 }
 
 Status Status::WithContext(std::string_view context) const {
-  if (ok()) return *this;
+  if (ok()) return Status();
   std::string m(context);
   m += ": ";
-  m += message_;
-  return Status(code_, std::move(m));
+  m += rep_->message;
+  return Status(rep_->code, std::move(m));
 }
 
 }  // namespace brfed
