@@ -14,7 +14,9 @@
 //             verified) — the floor for any recovery;
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
 //             the machine and re-armed (its running attempt re-issued, timers armed).
-//   a figure: how fast the process then gets fresh memory (FreshMemoryGbps).
+//   a figure: how fast the process then gets fresh memory (FreshMemoryGbps), and the slowest
+//             first touch of a huge page that recovery's arenas timed (HugePageScope's check,
+//             which declines huge pages when one is slower than small pages would be).
 // A fresh process per round, because much of a recovery's cost is touching fresh memory, which
 // a second recovery in the same process would find already mapped. Each round's ratio is against
 // its own scan; the verdict is on the median round. Target: measured <= 2x baseline. Exit code 0
@@ -136,11 +138,13 @@ struct Round {
   double advised_mb = 0;
   size_t active = 0;
   double fresh_gbps = 0;  // FreshMemoryGbps after the recovery
+  double slowest_fault_ms = 0;  // HugePageScope's check: the slowest first touch of a huge page
+  int declined = 0;             // whether the check declined huge pages
   double ratio() const { return recovery / scan; }
 };
 constexpr char kRoundFormat[] =
     "round scan=%lf recovery=%lf open=%lf fold=%lf foldcpu=%lf threads=%d index=%lf first=%lf "
-    "faults=%ld advised=%lf active=%zu fresh=%lf";
+    "faults=%ld advised=%lf active=%zu fresh=%lf slowest=%lf declined=%d";
 
 // --measure=DIR: one raw scan and one recovery of the journal in DIR, printed as kRoundFormat.
 int Measure(const std::string& jdir) {
@@ -175,12 +179,14 @@ int Measure(const std::string& jdir) {
   round.fold_threads = phases.fold_threads;
   round.index = phases.index_seconds;
   round.first_pass = phases.first_pass_seconds;
+  round.slowest_fault_ms = HugePageScope::SlowestFaultSeconds() * 1e3;
+  round.declined = HugePageScope::HugePagesDeclined() ? 1 : 0;
   round.fresh_gbps = FreshMemoryGbps();
   engine->reset();
   journal->reset();
   std::printf(kRoundFormat, round.scan, round.recovery, round.open, round.fold, round.fold_cpu,
               round.fold_threads, round.index, round.first_pass, round.faults, round.advised_mb,
-              round.active, round.fresh_gbps);
+              round.active, round.fresh_gbps, round.slowest_fault_ms, round.declined);
   std::printf("\n");
   return 0;
 }
@@ -199,9 +205,10 @@ Result<Round> MeasureInChild(const std::string& jdir) {
   while (std::fgets(buf, sizeof(buf), child) != nullptr) out += buf;
   int status = pclose(child);
   Round r;
-  if (status != 0 || std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold,
-                                 &r.fold_cpu, &r.fold_threads, &r.index, &r.first_pass, &r.faults,
-                                 &r.advised_mb, &r.active, &r.fresh_gbps) != 12) {
+  if (status != 0 ||
+      std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold, &r.fold_cpu,
+                  &r.fold_threads, &r.index, &r.first_pass, &r.faults, &r.advised_mb, &r.active,
+                  &r.fresh_gbps, &r.slowest_fault_ms, &r.declined) != 14) {
     return InternalError("recovery_bench: the measuring process failed (status " +
                          std::to_string(status) + "): " + out);
   }
@@ -278,10 +285,12 @@ int Main(int argc, char** argv) {
     std::printf(
         "round %llu: raw leveldb full scan %.3fs; recovery %.3fs (journal open %.3fs, "
         "read+fold %.3fs with %.3fs of CPU on %d threads, index %.3fs, first pass %.3fs), %ld "
-        "page faults, %.0f MB advised as huge pages; fresh memory %.1f GB/s: %.2fx\n",
+        "page faults, %.0f MB advised as huge pages (the slowest first touch of one %.2f ms%s); "
+        "fresh memory %.1f GB/s: %.2fx\n",
         static_cast<unsigned long long>(r + 1), round->scan, round->recovery, round->open,
         round->fold, round->fold_cpu, round->fold_threads, round->index, round->first_pass,
-        round->faults, round->advised_mb, round->fresh_gbps, round->ratio());
+        round->faults, round->advised_mb, round->slowest_fault_ms,
+        round->declined != 0 ? ": declined" : "", round->fresh_gbps, round->ratio());
     rounds.push_back(*round);
   }
   if (FlagInt(argc, argv, "keep", 0) == 0) {

@@ -3,12 +3,17 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <vector>
 
 namespace brfed {
 namespace {
+
+// The scopes here must advise whatever this host's huge pages cost: the check that declines
+// slow ones has tests of its own (huge_pages_check_test.cc). Set before any scope exists.
+const bool kAlways = setenv("BRFED_HUGE_PAGES", "always", 1) == 0;
 
 // Whether this binary runs on jemalloc: the scope must work exactly then.
 #ifdef BRFED_JEMALLOC_LINKED
@@ -30,6 +35,7 @@ unsigned ArenaOf(const void* p) {
 }
 
 TEST(HugePageScopeTest, TheThreadAllocatesFromTheArenaWhileTheScopeLives) {
+  ASSERT_TRUE(kAlways);
   std::vector<std::unique_ptr<char[]>> blocks;
   const size_t advised_before = HugePageScope::AdvisedBytes();
   unsigned arena = 0;
