@@ -69,8 +69,8 @@ class IdList {
 // memory however many finished runs are retained.
 class ActiveIds {
  public:
-  ActiveIds(std::unique_ptr<leveldb::Iterator> active, std::unique_ptr<leveldb::Iterator> finished)
-      : a_(std::move(active)), f_(std::move(finished)) {
+  ActiveIds(leveldb::DB* db, const leveldb::ReadOptions& options)
+      : a_(db->NewIterator(options)), f_(db->NewIterator(options)) {
     a_->Seek(ToSlice(kActivePrefix));
     f_->Seek(ToSlice(kFinishedPrefix));
   }
@@ -94,7 +94,9 @@ class ActiveIds {
   }
 
   Status status() const {
-    RETURN_IF_ERROR(FromLevelDb(a_->status(), "journal: scan " + std::string(kActivePrefix)));
+    if (!a_->status().ok()) {
+      return FromLevelDb(a_->status(), "journal: scan " + std::string(kActivePrefix));
+    }
     return FromLevelDb(f_->status(), "journal: scan " + std::string(kFinishedPrefix));
   }
 
@@ -259,9 +261,7 @@ class JournalImpl::ListedRunParts final : public ActiveRunParts {
   ListedRunParts(JournalImpl* journal, size_t runs_per_part)
       : ActiveRunParts(runs_per_part),
         journal_(journal),
-        listing_(
-            std::unique_ptr<leveldb::Iterator>(journal->db_->NewIterator(journal->ReadOpts())),
-            std::unique_ptr<leveldb::Iterator>(journal->db_->NewIterator(journal->ReadOpts()))) {}
+        listing_(journal->db_.get(), journal->ReadOpts()) {}
 
   void Read(const std::function<Status(size_t part, RunRecords& run)>& fn) override {
     std::unique_ptr<leveldb::Iterator> it = journal_->PassIterator();
@@ -317,8 +317,7 @@ Result<std::vector<std::string>> JournalImpl::ScanIds(std::string_view prefix) {
 }
 
 Status JournalImpl::ScanActiveIds(const std::function<void(std::string_view id)>& fn) {
-  ActiveIds ids(std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ReadOpts())),
-                std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ReadOpts())));
+  ActiveIds ids(db_.get(), ReadOpts());
   ids.Next(SIZE_MAX, fn);
   return ids.status();
 }
