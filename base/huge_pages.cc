@@ -43,13 +43,18 @@ constexpr size_t kHugePage = size_t{2} << 20;
 struct Check {
   bool on = true;
   double max_seconds = 1e-3;      // 2 MiB of small pages at 2.9 GB/s: ~0.7 ms
-  const char* bad_max = nullptr;  // BRFED_HUGE_PAGE_MAX_FAULT_MS when it is not a number
+  const char* bad_mode = nullptr;  // BRFED_HUGE_PAGES when it is neither "always" nor "check"
+  const char* bad_max = nullptr;   // BRFED_HUGE_PAGE_MAX_FAULT_MS when it is not a number
 };
 const Check& TheCheck() {
   static const Check check = [] {
     Check c;
     if (const char* mode = std::getenv("BRFED_HUGE_PAGES"); mode != nullptr) {
-      c.on = std::string_view(mode) != "always";
+      if (std::string_view(mode) == "always") {
+        c.on = false;
+      } else if (std::string_view(mode) != "check") {
+        c.bad_mode = mode;
+      }
     }
     if (const char* ms = std::getenv("BRFED_HUGE_PAGE_MAX_FAULT_MS"); ms != nullptr) {
       char* end = nullptr;
@@ -133,16 +138,24 @@ unsigned CreateArena() {
   if (const char* off = std::getenv("BRFED_NO_HUGE_PAGES"); off != nullptr && *off != '\0') {
     return 0;
   }
-  // Read here, not first in the hook, which runs inside jemalloc: said once, with the default.
+  // Read here, not first in the hook, which runs inside jemalloc; a bad setting is said once,
+  // and the default used.
   static std::once_flag warned;
-  if (const Check& check = TheCheck(); check.bad_max != nullptr) {
-    std::call_once(warned, [&check] {
+  std::call_once(warned, [] {
+    const Check& check = TheCheck();
+    if (check.bad_mode != nullptr) {
+      std::fprintf(stderr,
+                   "brfed: BRFED_HUGE_PAGES=\"%s\" is neither \"always\" nor \"check\"; "
+                   "checking\n",
+                   check.bad_mode);
+    }
+    if (check.bad_max != nullptr) {
       std::fprintf(stderr,
                    "brfed: BRFED_HUGE_PAGE_MAX_FAULT_MS=\"%s\" is not a number of milliseconds "
                    ">= 0; using %g\n",
                    check.bad_max, check.max_seconds * 1e3);
-    });
-  }
+    }
+  });
   static std::once_flag hooks_once;
   std::call_once(hooks_once, [mallctl] {
     extent_hooks_t* defaults = nullptr;

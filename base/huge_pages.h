@@ -22,8 +22,8 @@
 // first huge page touched and timed at once, and when one took longer than 2 MiB of small
 // pages would (1 ms; BRFED_HUGE_PAGE_MAX_FAULT_MS), the process declines huge pages: the
 // advice is taken back from every mapping, so what is not touched yet comes in small pages,
-// and no later mapping is advised. BRFED_HUGE_PAGES=always skips the check;
-// BRFED_NO_HUGE_PAGES=1 turns the scopes off.
+// and no later mapping is advised. BRFED_HUGE_PAGES=always skips the check (=check, the
+// default, keeps it); BRFED_NO_HUGE_PAGES=1 turns the scopes off.
 //
 // Works when the program runs on jemalloc (found at run time, as `mallctl`); under any other
 // allocator (the sanitizer builds') the scope does nothing and active() says so.

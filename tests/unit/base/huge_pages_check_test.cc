@@ -65,10 +65,10 @@ TEST(HugePageCheckTest, ASlowHugePageDeclinesThemForTheProcess) {
   }
 }
 
-// A setting that is not a number is said on stderr, and the default used.
-TEST(HugePageCheckDeathTest, AMalformedMaximumIsSaidAndTheDefaultUsed) {
-  if (!kJemalloc) GTEST_SKIP() << "no jemalloc: no arena reads the setting";
-  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process reads the setting anew
+// Settings that make no sense are said on stderr, and the defaults used.
+TEST(HugePageCheckDeathTest, BadSettingsAreSaidAndTheDefaultsUsed) {
+  if (!kJemalloc) GTEST_SKIP() << "no jemalloc: no arena reads the settings";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process reads the settings anew
   EXPECT_EXIT(
       {
         setenv("BRFED_HUGE_PAGE_MAX_FAULT_MS", "soon", 1);
@@ -77,6 +77,14 @@ TEST(HugePageCheckDeathTest, AMalformedMaximumIsSaidAndTheDefaultUsed) {
       },
       testing::ExitedWithCode(0),
       "BRFED_HUGE_PAGE_MAX_FAULT_MS=\"soon\" is not a number of milliseconds >= 0; using 1");
+  EXPECT_EXIT(
+      {
+        setenv("BRFED_HUGE_PAGES", "alwyas", 1);
+        HugePageScope scope;
+        std::exit(scope.active() ? 0 : 1);
+      },
+      testing::ExitedWithCode(0),
+      "BRFED_HUGE_PAGES=\"alwyas\" is neither \"always\" nor \"check\"");
 }
 
 }  // namespace
