@@ -69,22 +69,27 @@ TEST(HugePageCheckTest, ASlowHugePageDeclinesThemForTheProcess) {
 TEST(HugePageCheckDeathTest, BadSettingsAreSaidAndTheDefaultsUsed) {
   if (!kJemalloc) GTEST_SKIP() << "no jemalloc: no arena reads the settings";
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process reads the settings anew
-  EXPECT_EXIT(
-      {
-        setenv("BRFED_HUGE_PAGE_MAX_FAULT_MS", "soon", 1);
-        HugePageScope scope;
-        std::exit(scope.active() ? 0 : 1);
-      },
-      testing::ExitedWithCode(0),
-      "BRFED_HUGE_PAGE_MAX_FAULT_MS=\"soon\" is not a number of milliseconds >= 0; using 1");
-  EXPECT_EXIT(
-      {
-        setenv("BRFED_HUGE_PAGES", "alwyas", 1);
-        HugePageScope scope;
-        std::exit(scope.active() ? 0 : 1);
-      },
-      testing::ExitedWithCode(0),
-      "BRFED_HUGE_PAGES=\"alwyas\" is neither \"always\" nor \"check\"");
+  struct Bad {
+    const char* name;
+    const char* value;
+    const char* said;
+  };
+  for (const Bad& bad : {
+           Bad{"BRFED_HUGE_PAGE_MAX_FAULT_MS", "soon",
+               "BRFED_HUGE_PAGE_MAX_FAULT_MS=\"soon\" is not a number of milliseconds >= 0; "
+               "using 1"},
+           Bad{"BRFED_HUGE_PAGES", "alwyas",
+               "BRFED_HUGE_PAGES=\"alwyas\" is neither \"always\" nor \"check\""},
+       }) {
+    EXPECT_EXIT(
+        {
+          setenv(bad.name, bad.value, 1);
+          HugePageScope scope;
+          std::exit(scope.active() ? 0 : 1);
+        },
+        testing::ExitedWithCode(0), bad.said)
+        << bad.name;
+  }
 }
 
 }  // namespace
