@@ -259,7 +259,9 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
     case EventType::kRunStarted: {
       const RunStart& s = e.start.get();
       started = true;
-      params = s.params.is_null() ? Value(Value::Map{}) : s.params;
+      // Most runs have none: they share the one empty map (Params) instead of a copy each.
+      const bool none = s.params.is_null() || (s.params.is_map() && s.params.as_map().empty());
+      params = none ? nullptr : std::make_shared<const Value>(s.params);
       seed = s.seed;
       started_at = t;
       Settle(t);
@@ -405,7 +407,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
     SetState({step, 0}, InstanceState::kReady, t);
     return;
   }
-  Scope scope{.params = &params, .item = nullptr, .outputs = this};
+  Scope scope{.params = &Params(), .item = nullptr, .outputs = this};
   Result<Value> list = Resolve(*s.def->for_each, scope);
   Status err;
   if (!list.ok()) {

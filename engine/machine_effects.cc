@@ -195,7 +195,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
 Result<Value> RunMachine::ResolveWith(const Attempt& attempt) const {
   if (attempt.step == nullptr) return InvalidArgumentError("attempt has no step");
   if (const Value* literal = LiteralWith(attempt)) return *literal;  // nothing to resolve
-  Scope scope{.params = &impl_->params,
+  Scope scope{.params = &impl_->Params(),
               .item = attempt.item_index >= 0 ? &attempt.item : nullptr,
               .outputs = impl_.get()};
   Result<Value> with = Resolve(attempt.step->with, scope);
@@ -224,7 +224,7 @@ RunView RunMachine::View() const {
     v.definition_hash = m.wf->hash;
   }
   v.state = m.state;
-  v.params = m.params;
+  v.params = m.Params();
   v.started_at = m.started_at;
   v.finished_at = m.finished_at;
   v.message = IsFinished(m.state) ? m.messages.get().finish_message : m.DerivedMessage();

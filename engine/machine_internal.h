@@ -191,7 +191,7 @@ struct RunMachine::Impl final : StepOutputs {
 
   std::string run_id;
   std::shared_ptr<const MachinePlan> plan;
-  Value params = Value::Map{};
+  std::shared_ptr<const Value> params;  // null for none: Params() is then an empty map
   uint64_t seed = 0;
   TimePoint started_at{};
   TimePoint finished_at{};
@@ -199,6 +199,10 @@ struct RunMachine::Impl final : StepOutputs {
   Boxed<internal::RunMessages> messages;
 
   int FindStep(std::string_view id) const { return plan->FindStep(id); }
+  const Value& Params() const {
+    static const Value* const kNone = new Value(Value::Map{});
+    return params != nullptr ? *params : *kNone;
+  }
   // The index of the step a step-instance event names, or -1 (FindStep, faster).
   int StepOf(const Event& e) const;
   // StepOutputs: the outputs of a step that is Done.

@@ -108,8 +108,8 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   // And what its Pump would find: usually nothing to append, only a timer to arm.
   if (slot->inputs.empty()) {
     RunMachine::Effects fx = slot->machine.NextEffects(scratch->now);
-    slot->recovered_settled = fx.append.empty();
-    slot->recovered_wake_at = fx.wake_at;
+    slot->settled = fx.append.empty();
+    slot->settled_wake_at = fx.wake_at;
   }
   return slot;
 }
@@ -230,8 +230,9 @@ void RuntimeImpl::Start() {
     dispatched_.reserve(recovered_.size());  // most recovered runs have an attempt running
     for (RunSlot* r : recovered_) {
       DispatchPrepared(*r);
-      if (r->recovered_settled) {
-        ArmRunTimer(*r, r->recovered_wake_at);  // what Pump would do: nothing to append
+      if (r->settled) {
+        r->settled = false;
+        ArmRunTimer(*r, r->settled_wake_at);  // what Pump would do: nothing to append
       } else {
         MarkDirty(*r);
       }
@@ -346,7 +347,7 @@ void RuntimeImpl::AnswerView(const std::string& run_id, std::promise<Result<RunV
   if (it != runs_.end() && it->second->started) {
     RunSlot& r = *it->second;
     if (r.append_in_flight) {
-      r.after_append.push_back([this, run_id, done] { AnswerView(run_id, done); });
+      r.after_append.mut().push_back([this, run_id, done] { AnswerView(run_id, done); });
       return;
     }
     done->set_value(r.machine.View());

@@ -140,7 +140,7 @@ void RuntimeImpl::OnAppendDone(RunSlot* r, Status s) {
   --appends_in_flight_;
   // What waited for this append (GetRun answers) runs after it, even if the run ends.
   std::vector<std::function<void()>> deferred;
-  deferred.swap(r->after_append);
+  if (!r->after_append.empty()) deferred.swap(r->after_append.mut());
   OnAppendDoneImpl(*r, std::move(s));  // may retire the slot
   for (std::function<void()>& fn : deferred) fn();
 }

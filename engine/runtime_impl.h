@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "brfed/boxed.h"
 #include "brfed/string_hash.h"
 #include "engine/attempt_table.h"
 #include "engine/compact_value.h"
@@ -46,7 +47,7 @@ struct RunSlot {
   const std::string run_id;
   RunMachine machine;
   uint64_t order = 0;  // RuntimeImpl::next_order_ when it took the run in (InstanceKey::order)
-  // Shared with in-flight Reconcile tasks, which may outlive the slot; read-only.
+  // Read by in-flight Reconcile tasks through their pinned slot; never changed.
   std::shared_ptr<const Value> params;
   // The flags, together (recovery makes a slot per run: no padding between them).
   bool started = false;  // its RunStarted is durable and applied
@@ -56,11 +57,10 @@ struct RunSlot {
   bool cancel_requested = false;  // a CancelRequested is queued or applied
   bool append_in_flight = false;
   bool retried_rejected = false;  // a rejected batch was already rewritten once
-  // Recovery found nothing to append (Pump would only arm the timer, at recovered_wake_at).
-  bool recovered_settled = false;
   // The append in flight ends a look-ahead that found nothing more to do, and when the run
   // next wakes by itself (AppendEffects' wake_at then, in settled_wake_at): once the append is
-  // durable, a Pump with no new inputs would find the same, unless that time has come.
+  // durable, a Pump with no new inputs would find the same, unless that time has come. Set by
+  // recovery too, for the first pass: the recovered run has nothing to append.
   bool settled = false;
   int pins = 0;  // Reconcile tasks in flight, which point at the slot
   std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
@@ -68,14 +68,13 @@ struct RunSlot {
   std::vector<Event> appending;  // the batch in flight, already applied to `machine`
   std::shared_ptr<Journal::RunCursor> cursor;  // the journal's, for its appends
   size_t appending_inputs = 0;  // how many of its records are outcomes (the rest look ahead)
-  std::vector<std::function<void()>> after_append;  // waits for the append in flight
+  Boxed<std::vector<std::function<void()>>> after_append;  // waits for the append in flight
   Status stalled;  // not OK: the journal failed; the run does nothing more
   AttemptTable attempts;
   // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
   std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
   // Observations of recovered attempts; null when there are none (nearly always).
   std::unique_ptr<std::map<SlotKey, std::string>> recovered_observed;
-  std::optional<TimePoint> recovered_wake_at;
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
   uint64_t wake_token = 0;
@@ -91,7 +90,8 @@ inline constexpr size_t kHugePageRuns = 1024;
 inline constexpr size_t kRecoverPartRuns = 1024;
 
 // What a worker needs for one Reconcile call, and what it found. The slot is pinned while the
-// task is in flight, so `run` stays valid (its run_id and params are never changed).
+// task is in flight, so `run` stays valid (its run_id and params are never changed): the step
+// reads them there.
 struct ReconcileTask {
   RunSlot* run = nullptr;
   // The step's id, in its plan: the plans live in the DefinitionCache as long as the engine, so
@@ -106,7 +106,6 @@ struct ReconcileTask {
   // `resolved`.
   const Value* with = nullptr;
   CompactValue resolved;
-  std::shared_ptr<const Value> params;
   TimePoint started_at{};
   Step* step = nullptr;
   StepResult result;  // set by the worker

@@ -28,7 +28,7 @@ class Context final : public StepContext {
     return key_;
   }
   const Value& with() const override { return *t_.with; }
-  const Value& params() const override { return *t_.params; }
+  const Value& params() const override { return *t_.run->params; }
   TimePoint attempt_started_at() const override { return t_.started_at; }
   TimePoint now() const override { return env_->Now(); }
   const ServiceMap& services() const override { return services_; }
@@ -205,7 +205,6 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
     task->resolved.Set(std::move(*with));
     task->with = &task->resolved.get();
   }
-  task->params = r.params;
   task->started_at = a.started_at;
   task->step = step;
   r.prepared.emplace_back(std::move(task), &slot);
