@@ -23,7 +23,7 @@ std::shared_ptr<const MachinePlan> PlanMachine(std::shared_ptr<const Workflow> w
     return plan;
   }
   plan->first_finally = static_cast<int>(wf->steps.size());
-  std::vector<const StepDef*> defs;
+  std::vector<const StepDef*>& defs = plan->defs;
   for (const StepDef& d : wf->steps) defs.push_back(&d);
   for (const StepDef& d : wf->finally_steps) defs.push_back(&d);
   for (size_t i = 0; i < defs.size(); ++i) {
@@ -94,13 +94,10 @@ void RunMachine::Impl::Init() {
   steps.resize(wf->steps.size() + wf->finally_steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     const bool is_finally = static_cast<int>(i) >= first_finally;
-    const StepDef& def = is_finally ? wf->finally_steps[i - first_finally] : wf->steps[i];
     MachineStep& s = steps[i];
-    s.def = &def;
     s.is_finally = is_finally;
-    s.for_each = def.for_each.has_value();
-    s.expanded = !s.for_each;
-    s.needs = &plan->needs[i];  // its one instance is there already
+    s.for_each = plan->defs[i]->for_each.has_value();
+    s.expanded = !s.for_each;  // its one instance is there already
   }
   main_open = first_finally;
   finally_open = static_cast<int>(steps.size()) - first_finally;
@@ -115,7 +112,7 @@ const Value* RunMachine::Impl::Find(std::string_view id) const {
 
 std::string RunMachine::Impl::InstanceName(Ref r) const {
   const MachineInstance& in = Inst(r);
-  std::string name = steps[r.first].def->id;
+  std::string name = plan->defs[r.first]->id;
   if (in.item_index >= 0) name += "[" + std::to_string(in.item_index) + "]";
   return name;
 }
@@ -136,7 +133,7 @@ int RunMachine::Impl::StepOf(const Event& e) const {
   const internal::FlatSet<Ref>& likely = e.type == EventType::kAttemptStarted ? ready : running;
   if (!likely.empty()) {
     const int s = likely.begin()->first;
-    if (steps[s].def->id == e.step_id) return s;
+    if (plan->defs[s]->id == e.step_id) return s;
   }
   return FindStep(e.step_id);
 }
@@ -228,7 +225,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
       return DataLossError(name() + " is " + std::string(InstanceStateName(in.state)) +
                            ", no attempt can start");
     }
-    if (!IsIdempotencyKey(e.idempotency_key, run_id, s.def->id, in.item_index)) {
+    if (!IsIdempotencyKey(e.idempotency_key, run_id, Def(s).id, in.item_index)) {
       return DataLossError(name() + " key \"" + e.idempotency_key + "\", expected \"" + Key(s, in) +
                            "\"");
     }
@@ -288,7 +285,7 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
 
   MachineStep& s = steps[ref.first];
   MachineInstance& in = Inst(ref);
-  const RetryPolicy& retry = s.def->retry;
+  const RetryPolicy& retry = Def(s).retry;
   switch (e.type) {
     case EventType::kAttemptStarted:
       in.attempt = e.attempt;
@@ -298,7 +295,7 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       s.any_started = true;
       SetState(ref, InstanceState::kRunning, t);
       SetNextTime(ref,
-                  s.def->timeout ? std::optional<TimePoint>(t + *s.def->timeout) : std::nullopt);
+                  Def(s).timeout ? std::optional<TimePoint>(t + *Def(s).timeout) : std::nullopt);
       return;
     case EventType::kObserved:
       in.detail.mut().observed = e.message;
@@ -315,13 +312,13 @@ void RunMachine::Impl::Mutate(const Event& e, Ref ref) {
       if (timed_out) {
         in.detail.mut().last_error =
             DeadlineExceededError("attempt " + std::to_string(e.attempt) + " timed out after " +
-                                  FormatDuration(s.def->timeout.value_or(Duration(0))));
+                                  FormatDuration(Def(s).timeout.value_or(Duration(0))));
       } else {
         in.detail.mut().last_error = Status(e.code, e.message);
       }
       if ((timed_out || e.retryable) && e.attempt <= retry.limit) {
         SetState(ref, InstanceState::kBackoff, t);
-        SetNextTime(ref, t + BackoffDelay(retry, seed, s.def->id, in.item_index, e.attempt + 1));
+        SetNextTime(ref, t + BackoffDelay(retry, seed, Def(s).id, in.item_index, e.attempt + 1));
         return;
       }
       SetState(ref, timed_out ? InstanceState::kTimedOut : InstanceState::kFailed, t);
@@ -408,7 +405,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
     return;
   }
   Scope scope{.params = &Params(), .item = nullptr, .outputs = this};
-  Result<Value> list = Resolve(*s.def->for_each, scope);
+  Result<Value> list = Resolve(*Def(s).for_each, scope);
   Status err;
   if (!list.ok()) {
     err = list.status().WithContext("forEach");
@@ -443,7 +440,7 @@ void RunMachine::Impl::Activate(int step, TimePoint t) {
 }
 
 bool RunMachine::Impl::ConditionHolds(const MachineStep& s) const {
-  const RunCondition& c = s.def->condition;
+  const RunCondition& c = Def(s).condition;
   bool main_ok = !main_failed && !cancelled;
   switch (c.kind) {
     case RunCondition::Kind::kAlways:
@@ -477,7 +474,7 @@ void RunMachine::Impl::Settle(TimePoint t) {
         MachineStep& s = steps[i];
         if (s.activated) continue;
         bool ok = true;
-        for (int n : *s.needs) ok = ok && steps[n].Done();
+        for (int n : plan->needs[i]) ok = ok && steps[n].Done();
         if (ok) Activate(i, t);
       }
       if (main_open == 0) state = RunState::kFinalizing;
@@ -487,7 +484,7 @@ void RunMachine::Impl::Settle(TimePoint t) {
         if (s.activated) continue;
         bool done = true;
         bool broken = false;
-        for (int n : *s.needs) {
+        for (int n : plan->needs[i]) {
           done = done && steps[n].Done();
           broken = broken || steps[n].Broken();
         }

@@ -134,7 +134,7 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
     Event& e = out->emplace_back();  // built in place
     e.seq = ++seq;
     e.time = now;
-    e.step_id = s.def->id;
+    e.step_id = Def(s).id;
     e.item_index = in.item_index;
     if (in.state == InstanceState::kRunning) {
       e.type = EventType::kAttemptTimedOut;
@@ -144,9 +144,9 @@ bool RunMachine::Impl::Round(TimePoint now, std::vector<Event>* out,
       e.type = EventType::kAttemptStarted;
       e.attempt = in.state == InstanceState::kReady ? 1 : in.attempt + 1;
       e.idempotency_key = Key(s, in);
-      if (s.def->timeout.has_value()) {
-        wake_at(now + *s.def->timeout);
-        if (*s.def->timeout <= Duration(0)) chained = true;
+      if (Def(s).timeout.has_value()) {
+        wake_at(now + *Def(s).timeout);
+        if (*Def(s).timeout <= Duration(0)) chained = true;
       }
     }
   }
@@ -181,7 +181,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
   for (Impl::Ref r : impl_->running) {
     const MachineInstance& in = impl_->Inst(r);
     Attempt a;
-    a.step = impl_->steps[r.first].def;
+    a.step = impl_->plan->defs[r.first];
     a.step_index = r.first;
     a.item_index = in.item_index;
     a.item = in.item();
@@ -235,7 +235,7 @@ RunView RunMachine::View() const {
   for (const MachineStep& s : m.steps) {
     for (const MachineInstance& in : s.insts) {
       InstanceView iv;
-      iv.step_id = s.def->id;
+      iv.step_id = m.Def(s).id;
       iv.item_index = in.item_index;
       iv.item = in.item();
       iv.is_finally = s.is_finally;

@@ -93,7 +93,7 @@ class FlatSet {
 // Recovery builds every step of every run, and an allocation per step was a tenth of it.
 class InstanceList {
  public:
-  size_t size() const { return many_.empty() ? 1 : many_.size(); }
+  size_t size() const { return many_.empty() ? 1 : many_.get().size(); }
   MachineInstance& operator[](size_t i) { return data()[i]; }
   const MachineInstance& operator[](size_t i) const { return data()[i]; }
   MachineInstance* begin() { return data(); }
@@ -103,18 +103,19 @@ class InstanceList {
   // Replaces the instances by n fresh ones. REQUIRES: n >= 1.
   void assign(size_t n) {
     one_ = MachineInstance{};
-    many_.clear();
-    if (n > 1) many_.resize(n);
+    many_ = {};
+    if (n > 1) many_.mut().resize(n);
   }
 
  private:
-  MachineInstance* data() { return many_.empty() ? &one_ : many_.data(); }
-  const MachineInstance* data() const { return many_.empty() ? &one_ : many_.data(); }
+  MachineInstance* data() { return many_.empty() ? &one_ : many_.mut().data(); }
+  const MachineInstance* data() const { return many_.empty() ? &one_ : many_.get().data(); }
 
   // many_ first: size() reads it, and with the step's scheduling fields before it, a pass
-  // over the steps (Settle) reads one cache line a step.
-  std::vector<MachineInstance> many_;  // all of them, when there are two or more
-  MachineInstance one_;                // the only instance, while many_ is empty
+  // over the steps (Settle) reads one cache line a step. A box, not a vector: most steps never
+  // have more than their one instance, and recovery builds every step of every run.
+  Boxed<std::vector<MachineInstance>> many_;  // all of them, when there are two or more
+  MachineInstance one_;                       // the only instance, while many_ is empty
 };
 
 // The messages of a run that was cancelled, failed or finished (RunMachine::Impl::messages).
@@ -124,11 +125,9 @@ struct RunMessages {
   std::string first_failure;
 };
 
-// 128 bytes: the scheduling fields and insts' size in the first cache line, the instance of a
-// step without forEach in the second.
+// 96 bytes: the scheduling fields and insts' box in the first 32, then the instance of a step
+// without forEach. Its definition and needs are the plan's, by the step's index.
 struct MachineStep {
-  const StepDef* def = nullptr;             // points into the workflow
-  const std::vector<int>* needs = nullptr;  // step indexes, same section; in the plan
   Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
   int succeeded = 0;          // instances in kSucceeded
   int terminal = 0;           // instances in any terminal state
@@ -151,6 +150,7 @@ struct MachinePlan {
   std::shared_ptr<const Workflow> wf;
   Status error;           // a workflow the machine cannot run (duplicate ids, unknown needs)
   int first_finally = 0;  // main steps, then finally steps
+  std::vector<const StepDef*> defs;     // per step index: main steps, then finally steps
   std::vector<std::vector<int>> needs;  // per step index: the indexes it needs
   std::vector<bool> with_literal;       // per step index: `with` needs no resolving (IsLiteral)
   // (step id, index), sorted by id.
@@ -199,6 +199,10 @@ struct RunMachine::Impl final : StepOutputs {
   Boxed<internal::RunMessages> messages;
 
   int FindStep(std::string_view id) const { return plan->FindStep(id); }
+  // The definition of step `s`, one of `steps`.
+  const StepDef& Def(const internal::MachineStep& s) const {
+    return *plan->defs[static_cast<size_t>(&s - steps.data())];
+  }
   const Value& Params() const {
     static const Value* const kNone = new Value(Value::Map{});
     return params != nullptr ? *params : *kNone;
@@ -212,7 +216,7 @@ struct RunMachine::Impl final : StepOutputs {
   // Empty for the placeholder of a forEach step (no items yet, or none at all).
   std::string Key(const internal::MachineStep& s, const internal::MachineInstance& in) const {
     if (s.for_each && in.item_index < 0) return {};
-    return IdempotencyKey(run_id, s.def->id, in.item_index);
+    return IdempotencyKey(run_id, Def(s).id, in.item_index);
   }
   internal::MachineInstance& Inst(Ref r) { return steps[r.first].insts[r.second]; }
   const internal::MachineInstance& Inst(Ref r) const { return steps[r.first].insts[r.second]; }
