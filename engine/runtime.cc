@@ -131,6 +131,8 @@ Status RuntimeImpl::Recover() {
   struct Found {
     std::vector<std::unique_ptr<RunSlot>> active;
     std::vector<std::unique_ptr<RunSlot>> finished;
+    std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
+    std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
   };
   std::vector<std::vector<std::pair<size_t, Found>>> taken(threads);  // each thread's parts
   std::vector<double> cpu(threads);  // each reading thread's CPU time
@@ -151,7 +153,18 @@ Status RuntimeImpl::Recover() {
       slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
       if (mine.empty() || mine.back().first != part) mine.emplace_back(part, Found{});
       Found& f = mine.back().second;
-      (IsFinished(slot->machine.state()) ? f.finished : f.active).push_back(std::move(slot));
+      if (IsFinished(slot->machine.state())) {
+        f.finished.push_back(std::move(slot));
+        return Status::OK();
+      }
+      TakePrepared(*slot, &f.tasks);
+      // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
+      if (slot->settled && !slot->settled_wake_at.has_value()) {
+        slot->settled = false;
+      } else {
+        f.attention.push_back(slot.get());
+      }
+      f.active.push_back(std::move(slot));
       return Status::OK();
     });
     cpu[thread] = ThreadCpuSeconds() - cpu0;
@@ -177,24 +190,33 @@ Status RuntimeImpl::Recover() {
     }
   }
   size_t total = 0;
-  for (const Found& part : found) total += part.active.size() + part.finished.size();
-  // The unfinished runs in recovery's order: the first pass walks them so, and the second
-  // thread below reads their ids from this list while runs_ takes the slots over here.
-  recovered_.reserve(total);
+  for (Found& part : found) {
+    total += part.active.size() + part.finished.size();
+    // What the first pass does, in recovery's order: dispatch these, then arm or pump those.
+    for (std::unique_ptr<ReconcileTask>& task : part.tasks) {
+      recovered_tasks_.push_back(std::move(task));
+    }
+    recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
+                                part.attention.end());
+  }
+  // The unfinished runs in recovery's order: the second thread below reads their ids from this
+  // list while runs_ takes the slots over here.
+  std::vector<RunSlot*> recovered;
+  recovered.reserve(total);
   for (const Found& part : found) {
-    for (const std::unique_ptr<RunSlot>& slot : part.active) recovered_.push_back(slot.get());
+    for (const std::unique_ptr<RunSlot>& slot : part.active) recovered.push_back(slot.get());
   }
   // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
   // here.
   std::unordered_set<std::string> active;
-  const bool big = recovered_.size() >= kHugePageRuns;  // the indexes' nodes live on too
+  const bool big = recovered.size() >= kHugePageRuns;  // the indexes' nodes live on too
   HugePageScope runs_huge(big);
-  std::thread indexer([this, &active, big] {
+  std::thread indexer([&recovered, &active, big] {
     HugePageScope active_huge(big);
-    active.reserve(recovered_.size());
-    for (const RunSlot* r : recovered_) active.insert(r->run_id);
+    active.reserve(recovered.size());
+    for (const RunSlot* r : recovered) active.insert(r->run_id);
   });
-  runs_.reserve(recovered_.size());
+  runs_.reserve(recovered.size());
   std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
   for (Found& part : found) {
@@ -221,15 +243,20 @@ void RuntimeImpl::Start() {
   appender_ = std::make_unique<WorkerPool>(1);
   thread_ = std::thread([this] { Loop(); });
   // The first pass: every recovered run re-issues Reconcile for its running attempts under
-  // their journaled keys (prepared by RecoverRun), appends what is due (timeouts that passed
+  // their journaled keys (prepared by Recover), appends what is due (timeouts that passed
   // while the process was down, starts) and re-arms its timer from its absolute deadlines.
+  // Recover left only the dispatching, and the runs with something to arm or append.
   const auto t_first = std::chrono::steady_clock::now();
   std::promise<void> first_pass;
   Post([this, &first_pass] {
-    // In the order recovery allocated the slots, which walks memory forward.
-    dispatched_.reserve(recovered_.size());  // most recovered runs have an attempt running
-    for (RunSlot* r : recovered_) {
-      DispatchPrepared(*r);
+    dispatched_.reserve(recovered_tasks_.size());
+    for (std::unique_ptr<ReconcileTask>& task : recovered_tasks_) {
+      ++reconciles_in_flight_;
+      dispatched_.push_back([this, t = task.release()] { RunTask(t); });  // as DispatchPrepared
+    }
+    recovered_tasks_.clear();
+    recovered_tasks_.shrink_to_fit();
+    for (RunSlot* r : recovered_attention_) {
       if (r->settled) {
         r->settled = false;
         ArmRunTimer(*r, r->settled_wake_at);  // what Pump would do: nothing to append
@@ -237,8 +264,8 @@ void RuntimeImpl::Start() {
         MarkDirty(*r);
       }
     }
-    recovered_.clear();
-    recovered_.shrink_to_fit();
+    recovered_attention_.clear();
+    recovered_attention_.shrink_to_fit();
     do {
       PumpDirty();
     } while (PumpPending());

@@ -228,6 +228,11 @@ class RuntimeImpl final : public Runtime {
   void Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const;
   // Hands r.prepared to the pool, at the end of the pass.
   void DispatchPrepared(RunSlot& r);
+  // Recovery's DispatchPrepared, on a reading thread before Start: marks r.prepared in flight
+  // and moves the tasks to *tasks, which the first pass hands to the pool.
+  void TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks);
+  // The attempt of `slot` has its Reconcile in flight: pins r until it comes back.
+  void MarkInFlight(RunSlot& r, AttemptSlot* slot) const;
   void Pump(RunSlot& r);
   void RunTask(ReconcileTask* task);  // on a worker; takes ownership
   // Hands r.appending (applied to the machine already) to the journal.
@@ -283,7 +288,10 @@ class RuntimeImpl final : public Runtime {
   std::unordered_map<std::string_view, std::unique_ptr<RunSlot>> runs_;  // stable addresses
   // Retired slots still pinned by Reconcile tasks or queued in dirty_.
   std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
-  std::vector<RunSlot*> recovered_;  // Recover's slots, in its order, until the first pass
+  // What Recover leaves the first pass, in recovery's order: the Reconcile tasks to dispatch
+  // (their slots already marked in flight and pinned), and the runs to arm or pump.
+  std::vector<std::unique_ptr<ReconcileTask>> recovered_tasks_;
+  std::vector<RunSlot*> recovered_attention_;
   WakeIndex waits_;
   // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a
   // Reconcile that read the world before such a wake, and then waits on that ref, must run

@@ -216,16 +216,28 @@ void RuntimeImpl::DispatchPrepared(RunSlot& r) {
       env_->CancelTimer(slot->recheck_timer);
       slot->recheck_timer = 0;
     }
-    slot->in_flight = true;
-    slot->dispatch_wake_seq = wake_seq_;
+    MarkInFlight(r, slot);
     ++reconciles_in_flight_;
-    ++r.pins;
     // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
     // closure holds two pointers, small enough for std::function to keep without allocating;
     // the pool runs every task it accepted, and RunTask takes the task back.
     dispatched_.push_back([this, t = task.release()] { RunTask(t); });
   }
   r.prepared.clear();
+}
+
+void RuntimeImpl::TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks) {
+  for (auto& [task, slot] : r.prepared) {
+    MarkInFlight(r, slot);  // a recovered slot has no recheck timer yet
+    tasks->push_back(std::move(task));
+  }
+  r.prepared.clear();
+}
+
+void RuntimeImpl::MarkInFlight(RunSlot& r, AttemptSlot* slot) const {
+  slot->in_flight = true;
+  slot->dispatch_wake_seq = wake_seq_;
+  ++r.pins;
 }
 
 // On a worker thread.
