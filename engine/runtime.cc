@@ -124,17 +124,8 @@ Status RuntimeImpl::Recover() {
   const size_t threads = std::min<size_t>(static_cast<size_t>(options_.workers),
                                           std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<ActiveRunParts> parts = options_.journal->ReadActiveRunParts(kRecoverPartRuns);
-  // Per part: its unfinished runs, and apart, its finished ones (the active index still lists
-  // a run whose RunFinished is journaled: a journal whose index update was lost; rare). Sorted
-  // while each run is in cache: the index below would otherwise read every cold machine once
-  // more to ask.
-  struct Found {
-    std::vector<std::unique_ptr<RunSlot>> active;
-    std::vector<std::unique_ptr<RunSlot>> finished;
-    std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
-    std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
-  };
-  std::vector<std::vector<std::pair<size_t, Found>>> taken(threads);  // each thread's parts
+  // Each thread's parts, numbered: parts are handed out in id order, taken by either thread.
+  std::vector<std::vector<std::pair<size_t, RecoveredPart>>> taken(threads);
   std::vector<double> cpu(threads);  // each reading thread's CPU time
   auto recover = [&](size_t thread) {
     const double cpu0 = ThreadCpuSeconds();
@@ -146,25 +137,13 @@ Status RuntimeImpl::Recover() {
     size_t runs = 0;
     RecoverScratch scratch;
     scratch.now = env_->Now();
-    std::vector<std::pair<size_t, Found>>& mine = taken[thread];
+    std::vector<std::pair<size_t, RecoveredPart>>& mine = taken[thread];
     parts->Read([&](size_t part, Journal::RunRecords& rec) -> Status {
       if (++runs == kHugePageRuns) huge.emplace();
       ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
       slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
-      if (mine.empty() || mine.back().first != part) mine.emplace_back(part, Found{});
-      Found& f = mine.back().second;
-      if (IsFinished(slot->machine.state())) {
-        f.finished.push_back(std::move(slot));
-        return Status::OK();
-      }
-      TakePrepared(*slot, &f.tasks);
-      // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
-      if (slot->settled && !slot->settled_wake_at.has_value()) {
-        slot->settled = false;
-      } else {
-        f.attention.push_back(slot.get());
-      }
-      f.active.push_back(std::move(slot));
+      if (mine.empty() || mine.back().first != part) mine.emplace_back(part, RecoveredPart{});
+      FileRecovered(std::move(slot), &mine.back().second);
       return Status::OK();
     });
     cpu[thread] = ThreadCpuSeconds() - cpu0;
@@ -182,15 +161,36 @@ Status RuntimeImpl::Recover() {
   RETURN_IF_ERROR(parts->FirstError().WithContext("engine: recover"));
 
   // The parts in id order, which is the order they were made in.
-  std::vector<Found> found;
+  std::vector<RecoveredPart> found;
   for (auto& mine : taken) {
     for (auto& [part, f] : mine) {
       if (part >= found.size()) found.resize(part + 1);
       found[part] = std::move(f);
     }
   }
+  IndexRecovered(&found);
+  recovery_.index_seconds = SecondsSince(t_index);
+  return Status::OK();
+}
+
+void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part) {
+  if (IsFinished(slot->machine.state())) {
+    part->finished.push_back(std::move(slot));
+    return;
+  }
+  TakePrepared(*slot, &part->tasks);
+  // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
+  if (slot->settled && !slot->settled_wake_at.has_value()) {
+    slot->settled = false;
+  } else {
+    part->attention.push_back(slot.get());
+  }
+  part->active.push_back(std::move(slot));
+}
+
+void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
   size_t total = 0;
-  for (Found& part : found) {
+  for (RecoveredPart& part : *parts) {
     total += part.active.size() + part.finished.size();
     // What the first pass does, in recovery's order: dispatch these, then arm or pump those.
     for (std::unique_ptr<ReconcileTask>& task : part.tasks) {
@@ -203,7 +203,7 @@ Status RuntimeImpl::Recover() {
   // list while runs_ takes the slots over here.
   std::vector<RunSlot*> recovered;
   recovered.reserve(total);
-  for (const Found& part : found) {
+  for (const RecoveredPart& part : *parts) {
     for (const std::unique_ptr<RunSlot>& slot : part.active) recovered.push_back(slot.get());
   }
   // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
@@ -219,7 +219,7 @@ Status RuntimeImpl::Recover() {
   runs_.reserve(recovered.size());
   std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
-  for (Found& part : found) {
+  for (RecoveredPart& part : *parts) {
     for (std::unique_ptr<RunSlot>& slot : part.active) {
       RunSlot& r = *slot;
       r.order = ++next_order_;  // recovery's order: the order the slots were made in
@@ -234,8 +234,6 @@ Status RuntimeImpl::Recover() {
   indexer.join();
   active_.swap(active);
   recovery_.runs = total;
-  recovery_.index_seconds = SecondsSince(t_index);
-  return Status::OK();
 }
 
 void RuntimeImpl::Start() {

@@ -177,6 +177,22 @@ class RuntimeImpl final : public Runtime {
   Result<RunView> ReadBack(const std::string& run_id);
   // The run's machine from the finished cache, or null. Any thread.
   std::shared_ptr<const RunMachine> FindFinished(const std::string& run_id);
+  // What recovery found in one part of the journal: its unfinished runs, and apart, its
+  // finished ones (the active index still lists a run whose RunFinished is journaled: a
+  // journal whose index update was lost; rare); what the first pass is left to do for the
+  // unfinished ones. Sorted while each run is in cache: the index would otherwise read every
+  // cold machine once more to ask.
+  struct RecoveredPart {
+    std::vector<std::unique_ptr<RunSlot>> active;
+    std::vector<std::unique_ptr<RunSlot>> finished;
+    std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
+    std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
+  };
+  // Files a recovered run in its part. A reading thread's.
+  void FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part);
+  // Takes the recovered runs over, parts in id order: runs_, active_, the finished cache and
+  // the first pass's lists. After the reading threads.
+  void IndexRecovered(std::vector<RecoveredPart>* parts);
   // A recovery thread's memory, reused from run to run.
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
