@@ -208,7 +208,7 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
   }
   // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
   // here.
-  std::unordered_set<std::string> active;
+  std::unordered_set<std::string_view> active;
   const bool big = recovered.size() >= kHugePageRuns;  // the indexes' nodes live on too
   HugePageScope runs_huge(big);
   std::thread indexer([&recovered, &active, big] {

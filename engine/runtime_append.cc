@@ -239,14 +239,18 @@ void RuntimeImpl::Finish(RunSlot& r) {
   Retire(r);
 }
 
-void RuntimeImpl::PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted) {
-  if (finishing_.empty()) return;
-  for (auto& [id, machine] : finishing_) {
-    active_.erase(id);
-    CacheFinished(std::move(id), std::move(machine), evicted);
+void RuntimeImpl::PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted,
+                                  std::vector<std::unique_ptr<RunSlot>>* freed) {
+  if (!finishing_.empty()) {
+    for (auto& [id, machine] : finishing_) {
+      active_.erase(id);
+      CacheFinished(std::move(id), std::move(machine), evicted);
+    }
+    finishing_.clear();
+    state_cv_.notify_all();
   }
-  finishing_.clear();
-  state_cv_.notify_all();
+  // After the erases above: active_ held views of these slots' ids until then.
+  freed->swap(released_);
 }
 
 void RuntimeImpl::CacheFinished(std::string run_id, std::shared_ptr<const RunMachine> machine,
@@ -267,11 +271,19 @@ void RuntimeImpl::Retire(RunSlot& r) {
   std::unique_ptr<RunSlot> owned = std::move(it->second);
   runs_.erase(it);
   owned->gone = true;
-  if (owned->pins > 0 || owned->queued) retired_.emplace(owned.get(), std::move(owned));
+  if (owned->pins > 0 || owned->queued) {
+    retired_.emplace(owned.get(), std::move(owned));
+  } else {
+    released_.push_back(std::move(owned));
+  }
 }
 
 void RuntimeImpl::ReleaseIfGone(RunSlot* r) {
-  if (r->gone && r->pins == 0 && !r->queued) retired_.erase(r);
+  if (!r->gone || r->pins > 0 || r->queued) return;
+  auto it = retired_.find(r);
+  if (it == retired_.end()) return;  // released already
+  released_.push_back(std::move(it->second));
+  retired_.erase(it);
 }
 
 void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workflow> workflow,

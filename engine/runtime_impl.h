@@ -276,8 +276,10 @@ class RuntimeImpl final : public Runtime {
   void Stall(RunSlot& r, Status s);
   void Finish(RunSlot& r);  // retires r; its end is published by the next PublishFinished
   // Under mu_: moves finishing_ into finished_ (out of active_), evicting the oldest beyond
-  // kFinishedCacheSize into *evicted (to be freed outside the lock), and tells the waiters.
-  void PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted);
+  // kFinishedCacheSize into *evicted, and the slots released since into *freed (both to be
+  // freed outside the lock), and tells the waiters.
+  void PublishFinished(std::vector<std::shared_ptr<const RunMachine>>* evicted,
+                       std::vector<std::unique_ptr<RunSlot>>* freed);
   // Under mu_: caches a finished run's machine (a run cached already keeps its place, with this
   // machine), evicting as PublishFinished does.
   void CacheFinished(std::string run_id, std::shared_ptr<const RunMachine> machine,
@@ -304,6 +306,9 @@ class RuntimeImpl final : public Runtime {
   std::unordered_map<std::string_view, std::unique_ptr<RunSlot>> runs_;  // stable addresses
   // Retired slots still pinned by Reconcile tasks or queued in dirty_.
   std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
+  // Retired slots released since the last PublishFinished, which frees them once active_ no
+  // longer holds their ids.
+  std::vector<std::unique_ptr<RunSlot>> released_;
   // What Recover leaves the first pass, in recovery's order: the Reconcile tasks to dispatch
   // (their slots already marked in flight and pinned), and the runs to arm or pump.
   std::vector<std::unique_ptr<ReconcileTask>> recovered_tasks_;
@@ -343,7 +348,9 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::pair<RunSlot*, Status>> appended_;
   bool closed_ = false;  // the engine thread has quit: Post refuses
   bool idle_ = false;
-  std::unordered_set<std::string> active_;  // started, unfinished runs
+  // Started, unfinished runs: views of their slots' own run_id (a slot is freed only after
+  // PublishFinished took its id out), so recovery indexes 100,000 runs without a copy each.
+  std::unordered_set<std::string_view> active_;
   // The most recently finished runs, their machines (immutable once here; views are built by
   // whoever asks, outside the lock). finished_order_ views the keys of finished_ (a node's key
   // stays where it is until the node is erased).

@@ -47,10 +47,11 @@ void RuntimeImpl::Loop() {
   std::vector<std::unique_ptr<ReconcileTask>> reconciled;
   std::vector<std::pair<RunSlot*, Status>> appended;
   std::vector<std::shared_ptr<const RunMachine>> evicted;  // from the finished cache
+  std::vector<std::unique_ptr<RunSlot>> freed;             // released slots
   for (;;) {
     {
       std::unique_lock<std::mutex> l(mu_);
-      PublishFinished(&evicted);
+      PublishFinished(&evicted, &freed);
       auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
       bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending();
       if (empty() && quiet) {
@@ -68,6 +69,7 @@ void RuntimeImpl::Loop() {
       appended.swap(appended_);
     }
     evicted.clear();
+    freed.clear();
     for (std::function<void()>& fn : work) fn();
     work.clear();
     // A completion's run is acted on and pumped at once, while its state is still in the
