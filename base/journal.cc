@@ -15,12 +15,11 @@ class ReadRunParts final : public ActiveRunParts {
       : ActiveRunParts(runs_per_part), runs_(std::move(runs)) {}
 
   void Read(const std::function<Status(size_t part, Journal::RunRecords& run)>& fn) override {
-    const size_t count = runs_.ok() ? runs_->size() : 1;  // an error is part 0's
     for (std::optional<size_t> p = Take(); p.has_value(); p = Take()) {
+      if (!runs_.ok()) return Fail(*p, runs_.status());  // the first part taken: part 0
       const size_t first = *p * runs_per_part();
-      if (first >= count) return;
-      if (!runs_.ok()) return Fail(*p, runs_.status());
-      const size_t end = std::min(count, first + runs_per_part());
+      if (first >= runs_->size()) return;
+      const size_t end = std::min(runs_->size(), first + runs_per_part());
       for (size_t i = first; i < end; ++i) {
         if (Status s = fn(*p, (*runs_)[i]); !s.ok()) return Fail(*p, std::move(s));
       }

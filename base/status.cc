@@ -26,16 +26,11 @@ std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
   return std::nullopt;
 }
 
-const std::string& Status::EmptyMessage() {
-  static const std::string* const empty = new std::string();
-  return *empty;
-}
-
 std::string Status::ToString() const {
   if (ok()) return "OK";
-  std::string out(StatusCodeName(rep_->code));
+  std::string out(StatusCodeName(code()));
   out += ": ";
-  out += rep_->message;
+  out += message();
   return out;
 }
 
@@ -43,8 +38,8 @@ Status Status::WithContext(std::string_view context) const {
   if (ok()) return Status();
   std::string m(context);
   m += ": ";
-  m += rep_->message;
-  return Status(rep_->code, std::move(m));
+  m += message();
+  return Status(code(), std::move(m));
 }
 
 }  // namespace brfed

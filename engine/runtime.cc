@@ -248,10 +248,7 @@ void RuntimeImpl::Start() {
   std::promise<void> first_pass;
   Post([this, &first_pass] {
     dispatched_.reserve(recovered_tasks_.size());
-    for (std::unique_ptr<ReconcileTask>& task : recovered_tasks_) {
-      ++reconciles_in_flight_;
-      dispatched_.push_back([this, t = task.release()] { RunTask(t); });  // as DispatchPrepared
-    }
+    for (std::unique_ptr<ReconcileTask>& task : recovered_tasks_) Dispatch(std::move(task));
     recovered_tasks_.clear();
     recovered_tasks_.shrink_to_fit();
     for (RunSlot* r : recovered_attention_) {

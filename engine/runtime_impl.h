@@ -249,6 +249,8 @@ class RuntimeImpl final : public Runtime {
   void TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks);
   // The attempt of `slot` has its Reconcile in flight: pins r until it comes back.
   void MarkInFlight(RunSlot& r, AttemptSlot* slot) const;
+  // Queues a task whose attempt is marked in flight for the pool, at the end of the pass.
+  void Dispatch(std::unique_ptr<ReconcileTask> task);
   void Pump(RunSlot& r);
   void RunTask(ReconcileTask* task);  // on a worker; takes ownership
   // Hands r.appending (applied to the machine already) to the journal.

@@ -219,13 +219,17 @@ void RuntimeImpl::DispatchPrepared(RunSlot& r) {
       slot->recheck_timer = 0;
     }
     MarkInFlight(r, slot);
-    ++reconciles_in_flight_;
-    // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
-    // closure holds two pointers, small enough for std::function to keep without allocating;
-    // the pool runs every task it accepted, and RunTask takes the task back.
-    dispatched_.push_back([this, t = task.release()] { RunTask(t); });
+    Dispatch(std::move(task));
   }
   r.prepared.clear();
+}
+
+void RuntimeImpl::Dispatch(std::unique_ptr<ReconcileTask> task) {
+  ++reconciles_in_flight_;
+  // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
+  // closure holds two pointers, small enough for std::function to keep without allocating;
+  // the pool runs every task it accepted, and RunTask takes the task back.
+  dispatched_.push_back([this, t = task.release()] { RunTask(t); });
 }
 
 void RuntimeImpl::TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks) {

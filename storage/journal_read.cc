@@ -75,12 +75,11 @@ class ActiveIds {
     f_->Seek(ToSlice(kFinishedPrefix));
   }
 
-  // Calls fn(id) with each of the next active ids, up to `max` of them, and returns how many;
-  // fewer than `max` at the end of a/ or on an error (status()).
+  // Calls fn(id) with each of the next active ids, up to `max` of them; with fewer at the end
+  // of a/ or on an error (status()).
   template <typename Fn>
-  size_t Next(size_t max, Fn&& fn) {
-    size_t n = 0;
-    for (; n < max && a_->Valid(); a_->Next()) {
+  void Next(size_t max, Fn&& fn) {
+    for (size_t n = 0; n < max && a_->Valid(); a_->Next()) {
       std::string_view key = ToView(a_->key());
       if (!HasPrefix(key, kActivePrefix)) break;
       std::string_view id = key.substr(kActivePrefix.size());
@@ -90,7 +89,6 @@ class ActiveIds {
       fn(id);
       ++n;
     }
-    return n;
   }
 
   Status status() const {

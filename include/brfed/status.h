@@ -15,12 +15,13 @@
 #pragma once
 
 #include <cassert>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "brfed/boxed.h"
 
 namespace brfed {
 
@@ -53,25 +54,16 @@ std::optional<StatusCode> StatusCodeFromName(std::string_view name);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  // An OK code makes an OK status; its message is dropped.
-  Status(StatusCode code, std::string message)
-      : rep_(code == StatusCode::kOk ? nullptr
-                                     : std::make_unique<const Rep>(Rep{code, std::move(message)})) {
+  // An OK code makes an OK status; its message is dropped. A moved-from status is OK.
+  Status(StatusCode code, std::string message) {
+    if (code != StatusCode::kOk) rep_.mut() = Rep{code, std::move(message)};
   }
-  Status(const Status& o)
-      : rep_(o.rep_ == nullptr ? nullptr : std::make_unique<const Rep>(*o.rep_)) {}
-  Status& operator=(const Status& o) {
-    if (this != &o) rep_ = o.rep_ == nullptr ? nullptr : std::make_unique<const Rep>(*o.rep_);
-    return *this;
-  }
-  Status(Status&&) noexcept = default;  // leaves the moved-from status OK
-  Status& operator=(Status&&) noexcept = default;
 
   static Status OK() { return Status(); }
 
-  bool ok() const { return rep_ == nullptr; }
-  StatusCode code() const { return rep_ == nullptr ? StatusCode::kOk : rep_->code; }
-  const std::string& message() const { return rep_ == nullptr ? EmptyMessage() : rep_->message; }
+  bool ok() const { return rep_.empty(); }
+  StatusCode code() const { return rep_.get().code; }
+  const std::string& message() const { return rep_.get().message; }
 
   // True for the codes a caller should retry after a back-off.
   bool IsRetryable() const {
@@ -95,15 +87,14 @@ class [[nodiscard]] Status {
 
  private:
   // An error's code and message, out of line: an OK status, by far the most made and passed,
-  // is one null pointer (as in LevelDB), where a code and an empty string were 40 bytes to
-  // build, copy and destroy per call.
+  // is one empty box (a null pointer, as in LevelDB), where a code and an empty string were 40
+  // bytes to build, copy and destroy per call.
   struct Rep {
-    StatusCode code;
+    StatusCode code = StatusCode::kOk;
     std::string message;
   };
-  static const std::string& EmptyMessage();
 
-  std::unique_ptr<const Rep> rep_;
+  Boxed<Rep> rep_;
 };
 
 inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
