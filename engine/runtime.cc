@@ -47,7 +47,7 @@ RuntimeImpl::~RuntimeImpl() {
   }
   // The engine thread is gone: its state is ours. No timer callback runs after CancelTimer,
   // and one that ran before found Post refusing.
-  for (auto& [id, r] : runs_) ClearTimers(*r);
+  runs_.ForEach([this](std::unique_ptr<RunSlot>& r) { ClearTimers(*r); });
   if (pool_ != nullptr) pool_->Stop();
   if (appender_ != nullptr) appender_->Stop();
   std::lock_guard<std::mutex> l(mu_);
@@ -142,7 +142,11 @@ Status RuntimeImpl::Recover() {
       if (++runs == kHugePageRuns) huge.emplace();
       ASSIGN_OR_RETURN(std::unique_ptr<RunSlot> slot, RecoverRun(rec, &scratch));
       slot->cursor = std::move(rec.cursor);  // its appends need no lookup in the journal
-      if (mine.empty() || mine.back().first != part) mine.emplace_back(part, RecoveredPart{});
+      if (mine.empty() || mine.back().first != part) {
+        // Runs take their order from their place in id order, without the index's help.
+        mine.emplace_back(part, RecoveredPart{});
+        mine.back().second.first_order = part * kRecoverPartRuns + 1;
+      }
       FileRecovered(std::move(slot), &mine.back().second);
       return Status::OK();
     });
@@ -178,6 +182,8 @@ void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* pa
     part->finished.push_back(std::move(slot));
     return;
   }
+  slot->order = part->first_order + part->active.size();
+  part->hashes.push_back(decltype(runs_)::Hash(slot->run_id));
   TakePrepared(*slot, &part->tasks);
   // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
   if (slot->settled && !slot->settled_wake_at.has_value()) {
@@ -199,32 +205,34 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
     recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
                                 part.attention.end());
   }
-  // The unfinished runs in recovery's order: the second thread below reads their ids from this
-  // list while runs_ takes the slots over here.
-  std::vector<RunSlot*> recovered;
+  // The unfinished runs in recovery's order, with their ids' hashes: the second thread below
+  // reads this list while runs_ takes the slots over here. Neither reads a slot.
+  std::vector<std::pair<size_t, const RunSlot*>> recovered;
   recovered.reserve(total);
   for (const RecoveredPart& part : *parts) {
-    for (const std::unique_ptr<RunSlot>& slot : part.active) recovered.push_back(slot.get());
+    for (size_t i = 0; i < part.active.size(); ++i) {
+      recovered.emplace_back(part.hashes[i], part.active[i].get());
+    }
   }
   // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
   // here.
-  std::unordered_set<std::string_view> active;
-  const bool big = recovered.size() >= kHugePageRuns;  // the indexes' nodes live on too
+  RunTable<const RunSlot*> active;
+  const bool big = recovered.size() >= kHugePageRuns;  // the indexes live on too
   HugePageScope runs_huge(big);
   std::thread indexer([&recovered, &active, big] {
     HugePageScope active_huge(big);
-    active.reserve(recovered.size());
-    for (const RunSlot* r : recovered) active.insert(r->run_id);
+    active.Reserve(recovered.size());
+    for (const auto& [hash, r] : recovered) active.InsertHashed(hash, r);
   });
-  runs_.reserve(recovered.size());
+  runs_.Reserve(runs_.size() + recovered.size());
   std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
   for (RecoveredPart& part : *parts) {
-    for (std::unique_ptr<RunSlot>& slot : part.active) {
-      RunSlot& r = *slot;
-      r.order = ++next_order_;  // recovery's order: the order the slots were made in
-      runs_.emplace(r.run_id, std::move(slot));
+    for (size_t i = 0; i < part.active.size(); ++i) {
+      runs_.InsertHashed(part.hashes[i], std::move(part.active[i]));
     }
+    // The part's last order (a part's orders follow its first; parts are in id order).
+    if (!part.active.empty()) next_order_ = part.first_order + part.active.size() - 1;
     // Nothing is left to do for a finished run; it is served as finished.
     for (std::unique_ptr<RunSlot>& slot : part.finished) {
       CacheFinished(slot->run_id, std::make_shared<const RunMachine>(std::move(slot->machine)),
@@ -232,7 +240,7 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
     }
   }
   indexer.join();
-  active_.swap(active);
+  active_ = std::move(active);
   recovery_.runs = total;
 }
 
@@ -309,7 +317,7 @@ Status RuntimeImpl::StartRun(const std::string& run_id, std::shared_ptr<const Wo
   if (!checked.ok()) return checked.status().WithContext(where);
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (active_.count(run_id) > 0 || finished_.count(run_id) > 0) return Status::OK();
+    if (active_.Contains(run_id) || finished_.count(run_id) > 0) return Status::OK();
   }
   // A run the journal holds (retained after it finished) is left alone.
   Result<std::vector<Event>> existing = options_.journal->ReadRun(run_id, 1);
@@ -365,9 +373,9 @@ Result<RunView> RuntimeImpl::GetRun(const std::string& run_id) {
 // Engine thread. The durable state: while an append is in flight the machine is ahead of
 // the journal, so the answer waits for the append.
 void RuntimeImpl::AnswerView(const std::string& run_id, std::promise<Result<RunView>>* done) {
-  auto it = runs_.find(run_id);
-  if (it != runs_.end() && it->second->started) {
-    RunSlot& r = *it->second;
+  std::unique_ptr<RunSlot>* found = runs_.Find(run_id);
+  if (found != nullptr && (*found)->started) {
+    RunSlot& r = **found;
     if (r.append_in_flight) {
       r.after_append.mut().push_back([this, run_id, done] { AnswerView(run_id, done); });
       return;
@@ -399,7 +407,8 @@ std::vector<std::string> RuntimeImpl::ActiveRunIds() {
   std::vector<std::string> ids;
   {
     std::lock_guard<std::mutex> l(mu_);
-    ids.assign(active_.begin(), active_.end());
+    ids.reserve(active_.size());
+    active_.ForEach([&ids](const RunSlot* r) { ids.push_back(r->run_id); });
   }
   std::sort(ids.begin(), ids.end());
   return ids;
@@ -418,7 +427,7 @@ Result<RunView> RuntimeImpl::WaitRun(const std::string& run_id, Duration timeout
       }
       auto s = stalled_.find(run_id);
       if (s != stalled_.end()) return s->second;
-      if (active_.count(run_id) == 0) break;
+      if (!active_.Contains(run_id)) break;
       if (closed_) return UnavailableError("engine: wait run " + run_id + ": engine stopped");
       if (state_cv_.wait_until(l, deadline) == std::cv_status::timeout &&
           finished_.count(run_id) == 0 && stalled_.count(run_id) == 0) {

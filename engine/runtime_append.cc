@@ -162,7 +162,7 @@ void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
     r.started = true;
     {
       std::lock_guard<std::mutex> l(mu_);
-      active_.insert(r.run_id);
+      active_.Insert(&r);
     }
     for (std::promise<Status>* p : r.start_waiters) p->set_value(Status::OK());
     r.start_waiters.clear();
@@ -243,7 +243,7 @@ void RuntimeImpl::PublishFinished(std::vector<std::shared_ptr<const RunMachine>>
                                   std::vector<std::unique_ptr<RunSlot>>* freed) {
   if (!finishing_.empty()) {
     for (auto& [id, machine] : finishing_) {
-      active_.erase(id);
+      active_.Erase(id);
       CacheFinished(std::move(id), std::move(machine), evicted);
     }
     finishing_.clear();
@@ -267,9 +267,7 @@ void RuntimeImpl::CacheFinished(std::string run_id, std::shared_ptr<const RunMac
 }
 
 void RuntimeImpl::Retire(RunSlot& r) {
-  auto it = runs_.find(r.run_id);
-  std::unique_ptr<RunSlot> owned = std::move(it->second);
-  runs_.erase(it);
+  std::unique_ptr<RunSlot> owned = runs_.Take(r.run_id);
   owned->gone = true;
   if (owned->pins > 0 || owned->queued) {
     retired_.emplace(owned.get(), std::move(owned));
@@ -292,12 +290,11 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
     done->set_value(UnavailableError("engine: start run " + run_id + ": shutting down"));
     return;
   }
-  auto it = runs_.find(run_id);
-  if (it != runs_.end()) {
-    if (it->second->started) {
+  if (std::unique_ptr<RunSlot>* found = runs_.Find(run_id); found != nullptr) {
+    if ((*found)->started) {
       done->set_value(Status::OK());
     } else {
-      it->second->start_waiters.push_back(done);  // the same run, being started
+      (*found)->start_waiters.push_back(done);  // the same run, being started
     }
     return;
   }
@@ -330,7 +327,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   slot->start_waiters.push_back(done);
   slot->order = ++next_order_;
   RunSlot& r = *slot;
-  runs_.emplace(r.run_id, std::move(slot));
+  runs_.Insert(std::move(slot));
   r.appending.reserve(2);  // its batches hold an outcome and what it leads to
   r.appending.push_back(std::move(e));
   Append(r);
@@ -338,15 +335,15 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
 
 void RuntimeImpl::OnCancel(const std::string& run_id, const std::string& reason,
                            std::promise<Status>* done) {
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) {
+  std::unique_ptr<RunSlot>* found = runs_.Find(run_id);
+  if (found == nullptr) {
     std::lock_guard<std::mutex> l(mu_);
     done->set_value(finished_.count(run_id) > 0
                         ? Status::OK()
                         : NotFoundError("engine: cancel: no run " + run_id));
     return;
   }
-  RunSlot& r = *it->second;
+  RunSlot& r = **found;
   if (!r.stalled.ok()) {
     done->set_value(r.stalled);
     return;

@@ -27,6 +27,7 @@
 #include "engine/attempt_table.h"
 #include "engine/compact_value.h"
 #include "engine/machine.h"
+#include "engine/run_table.h"
 #include "engine/runtime.h"
 #include "engine/runtime_definitions.h"
 #include "engine/runtime_pool.h"
@@ -180,10 +181,12 @@ class RuntimeImpl final : public Runtime {
   // What recovery found in one part of the journal: its unfinished runs, and apart, its
   // finished ones (the active index still lists a run whose RunFinished is journaled: a
   // journal whose index update was lost; rare); what the first pass is left to do for the
-  // unfinished ones. Sorted while each run is in cache: the index would otherwise read every
-  // cold machine once more to ask.
+  // unfinished ones. Sorted while each run is in cache, and with what the index needs of each
+  // run (its order, its id's hash): the index would otherwise read every cold slot once more.
   struct RecoveredPart {
+    uint64_t first_order = 0;  // RunSlot::order of active[0]; the others follow
     std::vector<std::unique_ptr<RunSlot>> active;
+    std::vector<size_t> hashes;  // of active's ids (RunTable's Hash), in that order
     std::vector<std::unique_ptr<RunSlot>> finished;
     std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
     std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
@@ -304,8 +307,8 @@ class RuntimeImpl final : public Runtime {
 
   // Engine thread only (and the constructor, Recover and the destructor while it is not
   // running).
-  // Keyed by a view of the slot's own run_id, which lives exactly as long as the entry.
-  std::unordered_map<std::string_view, std::unique_ptr<RunSlot>> runs_;  // stable addresses
+  // Keyed by the slot's own run_id (slots never move).
+  RunTable<std::unique_ptr<RunSlot>> runs_;
   // Retired slots still pinned by Reconcile tasks or queued in dirty_.
   std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
   // Retired slots released since the last PublishFinished, which frees them once active_ no
@@ -350,9 +353,9 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::pair<RunSlot*, Status>> appended_;
   bool closed_ = false;  // the engine thread has quit: Post refuses
   bool idle_ = false;
-  // Started, unfinished runs: views of their slots' own run_id (a slot is freed only after
-  // PublishFinished took its id out), so recovery indexes 100,000 runs without a copy each.
-  std::unordered_set<std::string_view> active_;
+  // Started, unfinished runs, keyed by their slots' own run_id (a slot is freed only after
+  // PublishFinished took it out), so recovery indexes 100,000 runs without a copy each.
+  RunTable<const RunSlot*> active_;
   // The most recently finished runs, their machines (immutable once here; views are built by
   // whoever asks, outside the lock). finished_order_ views the keys of finished_ (a node's key
   // stays where it is until the node is erased).

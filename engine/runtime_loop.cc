@@ -333,33 +333,34 @@ void RuntimeImpl::OnReconcileDoneImpl(ReconcileTask& task) {
 void RuntimeImpl::OnWake(const ObjectRef& ref) {
   if (reconciles_in_flight_ > 0) recent_wakes_[WakeIndex::RefKey(ref)] = ++wake_seq_;
   waits_.ForEachWaiting(ref, [this](const InstanceKey& k) {
-    auto run = runs_.find(k.run_id);
-    if (run == runs_.end()) return;
-    RunSlot& r = *run->second;
+    std::unique_ptr<RunSlot>* run = runs_.Find(k.run_id);
+    if (run == nullptr) return;
+    RunSlot& r = **run;
     AttemptSlot* slot = r.attempts.Find(k.step_id, k.item_index);
     if (slot == nullptr) return;
     slot->dirty = true;
-    MarkDirty(*run->second, /*act=*/true);  // touches neither waits_ nor runs_
+    MarkDirty(r, /*act=*/true);  // touches neither waits_ nor runs_
   });
 }
 
 void RuntimeImpl::OnRecheck(const std::string& run_id, int step_index, int item_index,
                             uint64_t token) {
-  auto run = runs_.find(run_id);
-  if (run == runs_.end()) return;
-  AttemptSlot* slot = run->second->attempts.Find(step_index, item_index);
+  std::unique_ptr<RunSlot>* run = runs_.Find(run_id);
+  if (run == nullptr) return;
+  AttemptSlot* slot = (*run)->attempts.Find(step_index, item_index);
   if (slot == nullptr || slot->recheck_token != token) return;
   slot->recheck_timer = 0;
   slot->dirty = true;
-  MarkDirty(*run->second, /*act=*/true);
+  MarkDirty(**run, /*act=*/true);
 }
 
 void RuntimeImpl::OnRunTimer(const std::string& run_id, uint64_t token) {
-  auto run = runs_.find(run_id);
-  if (run == runs_.end() || run->second->wake_token != token) return;
-  run->second->wake_timer = 0;
-  run->second->wake_at.reset();
-  MarkDirty(*run->second);
+  std::unique_ptr<RunSlot>* run = runs_.Find(run_id);
+  if (run == nullptr || (*run)->wake_token != token) return;
+  RunSlot& r = **run;
+  r.wake_timer = 0;
+  r.wake_at.reset();
+  MarkDirty(r);
 }
 
 void RuntimeImpl::ArmRunTimer(RunSlot& r, std::optional<TimePoint> at) {
