@@ -183,7 +183,7 @@ void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* pa
     return;
   }
   slot->order = part->first_order + part->active.size();
-  part->hashes.push_back(decltype(runs_)::Hash(slot->run_id));
+  part->index.emplace_back(decltype(runs_)::Hash(slot->run_id), slot.get());
   TakePrepared(*slot, &part->tasks);
   // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
   if (slot->settled && !slot->settled_wake_at.has_value()) {
@@ -195,9 +195,16 @@ void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* pa
 }
 
 void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
-  size_t total = 0;
+  size_t active_runs = 0, finished_runs = 0, tasks = 0, attention = 0;
+  for (const RecoveredPart& part : *parts) {
+    active_runs += part.active.size();
+    finished_runs += part.finished.size();
+    tasks += part.tasks.size();
+    attention += part.attention.size();
+  }
+  recovered_tasks_.reserve(tasks);
+  recovered_attention_.reserve(attention);
   for (RecoveredPart& part : *parts) {
-    total += part.active.size() + part.finished.size();
     // What the first pass does, in recovery's order: dispatch these, then arm or pump those.
     for (std::unique_ptr<ReconcileTask>& task : part.tasks) {
       recovered_tasks_.push_back(std::move(task));
@@ -205,31 +212,25 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
     recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
                                 part.attention.end());
   }
-  // The unfinished runs in recovery's order, with their ids' hashes: the second thread below
-  // reads this list while runs_ takes the slots over here. Neither reads a slot.
-  std::vector<std::pair<size_t, const RunSlot*>> recovered;
-  recovered.reserve(total);
-  for (const RecoveredPart& part : *parts) {
-    for (size_t i = 0; i < part.active.size(); ++i) {
-      recovered.emplace_back(part.hashes[i], part.active[i].get());
-    }
-  }
-  // Two indexes, built at once: active_ (for any thread) there, runs_ (the engine thread's)
-  // here.
+  // Two indexes, built at once from what the reading threads noted of each run, neither
+  // reading a slot: active_ (for any thread) there, from the parts' `index`, runs_ (the engine
+  // thread's) here, taking the slots out of their `active`.
   RunTable<const RunSlot*> active;
-  const bool big = recovered.size() >= kHugePageRuns;  // the indexes live on too
+  const bool big = active_runs >= kHugePageRuns;  // the indexes live on too
   HugePageScope runs_huge(big);
-  std::thread indexer([&recovered, &active, big] {
+  std::thread indexer([parts, &active, active_runs, big] {
     HugePageScope active_huge(big);
-    active.Reserve(recovered.size());
-    for (const auto& [hash, r] : recovered) active.InsertHashed(hash, r);
+    active.Reserve(active_runs);
+    for (const RecoveredPart& part : *parts) {
+      for (const auto& [hash, r] : part.index) active.InsertHashed(hash, r);
+    }
   });
-  runs_.Reserve(runs_.size() + recovered.size());
+  runs_.Reserve(runs_.size() + active_runs);
   std::vector<std::shared_ptr<const RunMachine>> evicted;  // freed outside the lock
   std::lock_guard<std::mutex> l(mu_);
   for (RecoveredPart& part : *parts) {
     for (size_t i = 0; i < part.active.size(); ++i) {
-      runs_.InsertHashed(part.hashes[i], std::move(part.active[i]));
+      runs_.InsertHashed(part.index[i].first, std::move(part.active[i]));
     }
     // The part's last order (a part's orders follow its first; parts are in id order).
     if (!part.active.empty()) next_order_ = part.first_order + part.active.size() - 1;
@@ -241,7 +242,7 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
   }
   indexer.join();
   active_ = std::move(active);
-  recovery_.runs = total;
+  recovery_.runs = active_runs + finished_runs;
 }
 
 void RuntimeImpl::Start() {

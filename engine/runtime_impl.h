@@ -186,7 +186,9 @@ class RuntimeImpl final : public Runtime {
   struct RecoveredPart {
     uint64_t first_order = 0;  // RunSlot::order of active[0]; the others follow
     std::vector<std::unique_ptr<RunSlot>> active;
-    std::vector<size_t> hashes;  // of active's ids (RunTable's Hash), in that order
+    // Each of active's runs with its id's hash (RunTable's Hash), in that order: what the
+    // index of active_ reads while runs_ takes the slots out of `active`.
+    std::vector<std::pair<size_t, const RunSlot*>> index;
     std::vector<std::unique_ptr<RunSlot>> finished;
     std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
     std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
