@@ -33,14 +33,16 @@ AttemptSlot* AttemptTable::Find(std::string_view step_id, int item_index) {
   return nullptr;
 }
 
-void AttemptTable::Sync(const std::vector<RunMachine::Attempt>& running, std::vector<Entry>* ended,
-                        std::vector<bool>* fresh) {
+void AttemptTable::Sync(const std::vector<RunMachine::Attempt>& running, SyncScratch* s) {
+  std::vector<Entry>& next = s->spare;
+  std::vector<Entry>* ended = &s->ended;
+  std::vector<bool>* fresh = &s->fresh;
   // A merge of two sorted lists: the table's entries and the running attempts.
   assert(std::is_sorted(running.begin(), running.end(), [](const auto& a, const auto& b) {
     return Before(a.step_index, a.item_index, b.step_index, b.item_index);
   }));
-  next_.clear();
-  next_.reserve(running.size());
+  next.clear();
+  next.reserve(running.size());
   fresh->assign(running.size(), false);
   size_t old = 0;
   for (size_t i = 0; i < running.size(); ++i) {
@@ -49,7 +51,7 @@ void AttemptTable::Sync(const std::vector<RunMachine::Attempt>& running, std::ve
            Before(entries_[old].step_index, entries_[old].item_index, a.step_index, a.item_index)) {
       ended->push_back(std::move(entries_[old++]));
     }
-    Entry& e = next_.emplace_back();
+    Entry& e = next.emplace_back();
     if (old < entries_.size() && entries_[old].step_index == a.step_index &&
         entries_[old].item_index == a.item_index) {
       Entry& kept = entries_[old++];
@@ -66,7 +68,7 @@ void AttemptTable::Sync(const std::vector<RunMachine::Attempt>& running, std::ve
     (*fresh)[i] = true;
   }
   while (old < entries_.size()) ended->push_back(std::move(entries_[old++]));
-  entries_.swap(next_);
+  entries_.swap(next);
 }
 
 }  // namespace brfed::internal

@@ -3,7 +3,7 @@
 // a few running attempts at a time; a std::map keyed by (step id, item) took a node and a copy
 // of the step id for each, and searched by comparing strings.
 //
-//   table.Sync(running, &ended, &fresh);  // running: RunMachine::RunningAttempts()
+//   table.Sync(running, &scratch);  // running: RunMachine::RunningAttempts()
 //   if (AttemptSlot* s = table.Find(step_index, item_index)) ...
 #pragma once
 
@@ -38,6 +38,13 @@ class AttemptTable {
     AttemptSlot slot;
   };
 
+  // Sync's results and memory, the caller's: one serves every table (every run).
+  struct SyncScratch {
+    std::vector<Entry> ended;  // slots of attempts that ended, appended to (the caller clears)
+    std::vector<bool> fresh;   // per running attempt: whether its slot is new
+    std::vector<Entry> spare;  // what the new entries are built in; then the old entries' memory
+  };
+
   // The slot of the attempt running for (step, item), or null.
   AttemptSlot* Find(int step_index, int item_index);
   // The same by the step's id: compared with the id of each step that has attempts running
@@ -46,10 +53,9 @@ class AttemptTable {
   // Makes the table hold exactly the attempts of `running` (RunMachine::RunningAttempts: in
   // instance order), in its order, so that entry i is running[i]'s: an attempt that stays
   // keeps its slot; a new attempt, or a new attempt number of the same instance, gets a fresh
-  // slot with `attempt` set and sets fresh[i]; the slots of attempts that ended are moved to
-  // *ended. Pointers to slots are valid until the next Sync.
-  void Sync(const std::vector<RunMachine::Attempt>& running, std::vector<Entry>* ended,
-            std::vector<bool>* fresh);
+  // slot with `attempt` set and sets s->fresh[i]; the slots of attempts that ended are moved
+  // to s->ended. Pointers to slots are valid until the next Sync.
+  void Sync(const std::vector<RunMachine::Attempt>& running, SyncScratch* s);
 
   Entry& operator[](size_t i) { return entries_[i]; }
   size_t size() const { return entries_.size(); }
@@ -58,8 +64,8 @@ class AttemptTable {
   std::vector<Entry>::iterator end() { return entries_.end(); }
 
  private:
-  std::vector<Entry> entries_;  // sorted by (step_index, item_index)
-  std::vector<Entry> next_;     // Sync's scratch, swapped with entries_
+  // Sorted by (step_index, item_index). No scratch of its own: recovery makes a table per run.
+  std::vector<Entry> entries_;
 };
 
 }  // namespace brfed::internal

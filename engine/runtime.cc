@@ -102,8 +102,8 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   // What the first pass would do for the run's running attempts, done here, in parallel and
   // while the run is in this core's cache; the first pass only dispatches. A fresh slot has
   // no attempt that ended.
-  PrepareAct(*slot, &scratch->running, &scratch->ended, &scratch->fresh);
-  scratch->ended.clear();
+  PrepareAct(*slot, &scratch->act);
+  scratch->act.sync.ended.clear();
   slot->act = false;
   // And what its Pump would find: usually nothing to append, only a timer to arm.
   if (slot->inputs.empty()) {
@@ -147,7 +147,7 @@ Status RuntimeImpl::Recover() {
         mine.emplace_back(part, RecoveredPart{});
         mine.back().second.first_order = part * kRecoverPartRuns + 1;
       }
-      FileRecovered(std::move(slot), &mine.back().second);
+      FileRecovered(std::move(slot), &scratch.act, &mine.back().second);
       return Status::OK();
     });
     cpu[thread] = ThreadCpuSeconds() - cpu0;
@@ -177,14 +177,15 @@ Status RuntimeImpl::Recover() {
   return Status::OK();
 }
 
-void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part) {
+void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, ActScratch* s, RecoveredPart* part) {
   if (IsFinished(slot->machine.state())) {
+    s->prepared.clear();  // a finished run runs nothing (its machine has no running attempts)
     part->finished.push_back(std::move(slot));
     return;
   }
   slot->order = part->first_order + part->active.size();
   part->index.emplace_back(decltype(runs_)::Hash(slot->run_id), slot.get());
-  TakePrepared(*slot, &part->tasks);
+  TakePrepared(*slot, s, &part->tasks);
   // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
   if (slot->settled && !slot->settled_wake_at.has_value()) {
     slot->settled = false;

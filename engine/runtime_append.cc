@@ -164,8 +164,8 @@ void RuntimeImpl::OnAppendDoneImpl(RunSlot& r, Status s) {
       std::lock_guard<std::mutex> l(mu_);
       active_.Insert(&r);
     }
-    for (std::promise<Status>* p : r.start_waiters) p->set_value(Status::OK());
-    r.start_waiters.clear();
+    for (std::promise<Status>* p : r.start_waiters.get()) p->set_value(Status::OK());
+    r.start_waiters = {};
   }
   if (options_.on_run_changed) options_.on_run_changed(r.machine.View());
   if (IsFinished(r.machine.state())) {
@@ -184,8 +184,8 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
   if (!r.started) {
     // RunStarted was refused: there is no run. (After a disk failure it may be durable; a
     // reopen then recovers it, which is what "maybe journaled" means.)
-    for (std::promise<Status>* p : r.start_waiters) p->set_value(s.WithContext(where));
-    r.start_waiters.clear();
+    for (std::promise<Status>* p : r.start_waiters.get()) p->set_value(s.WithContext(where));
+    r.start_waiters = {};
     ClearTimers(r);
     Retire(r);
     return;
@@ -223,8 +223,8 @@ void RuntimeImpl::OnAppendFailed(RunSlot& r, std::vector<Event> batch, const Sta
 void RuntimeImpl::Stall(RunSlot& r, Status s) {
   r.stalled = s;
   ClearTimers(r);
-  for (std::promise<Status>* p : r.start_waiters) p->set_value(s);
-  r.start_waiters.clear();
+  for (std::promise<Status>* p : r.start_waiters.get()) p->set_value(s);
+  r.start_waiters = {};
   std::lock_guard<std::mutex> l(mu_);
   stalled_.insert_or_assign(r.run_id, std::move(s));
   state_cv_.notify_all();
@@ -294,7 +294,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
     if ((*found)->started) {
       done->set_value(Status::OK());
     } else {
-      (*found)->start_waiters.push_back(done);  // the same run, being started
+      (*found)->start_waiters.mut().push_back(done);  // the same run, being started
     }
     return;
   }
@@ -324,7 +324,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   }
   auto slot = std::make_unique<RunSlot>(run_id, std::move(machine));
   slot->params = std::make_shared<const Value>(std::move(params));
-  slot->start_waiters.push_back(done);
+  slot->start_waiters.mut().push_back(done);
   slot->order = ++next_order_;
   RunSlot& r = *slot;
   runs_.Insert(std::move(slot));

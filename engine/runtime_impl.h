@@ -64,7 +64,8 @@ struct RunSlot {
   // recovery too, for the first pass: the recovered run has nothing to append.
   bool settled = false;
   int pins = 0;  // Reconcile tasks in flight, which point at the slot
-  std::vector<std::promise<Status>*> start_waiters;  // StartRun calls waiting on RunStarted
+  // StartRun calls waiting on RunStarted; a box: a run has them only while it starts.
+  Boxed<std::vector<std::promise<Status>*>> start_waiters;
   std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
   std::vector<Event> appending;  // the batch in flight, already applied to `machine`
   std::shared_ptr<Journal::RunCursor> cursor;  // the journal's, for its appends
@@ -72,8 +73,6 @@ struct RunSlot {
   Boxed<std::vector<std::function<void()>>> after_append;  // waits for the append in flight
   Status stalled;  // not OK: the journal failed; the run does nothing more
   AttemptTable attempts;
-  // Reconcile tasks prepared (PrepareAct), not yet dispatched, with the slot of each.
-  std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
   // Observations of recovered attempts; null when there are none (nearly always).
   std::unique_ptr<std::map<SlotKey, std::string>> recovered_observed;
   TimerId wake_timer = 0;
@@ -89,6 +88,16 @@ inline constexpr size_t kHugePageRuns = 1024;
 // threads take as they go (ActiveRunParts): a part is a few milliseconds of work, so neither
 // thread waits long for the other at the end.
 inline constexpr size_t kRecoverPartRuns = 1024;
+
+// What preparing the Reconcile calls of a run needs besides the run (RuntimeImpl::PrepareAct),
+// reused from run to run: the engine thread's, and one per recovery thread. The runs keep none
+// of it: recovery makes 100,000 of them.
+struct ActScratch {
+  std::vector<RunMachine::Attempt> running;  // the run's running attempts
+  AttemptTable::SyncScratch sync;            // the run's attempt table's
+  // Reconcile tasks prepared, not yet dispatched, with the slot of each.
+  std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>> prepared;
+};
 
 // What a worker needs for one Reconcile call, and what it found. The slot is pinned while the
 // task is in flight, so `run` stays valid (its run_id and params are never changed): the step
@@ -194,7 +203,7 @@ class RuntimeImpl final : public Runtime {
     std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
   };
   // Files a recovered run in its part. A reading thread's.
-  void FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part);
+  void FileRecovered(std::unique_ptr<RunSlot> slot, ActScratch* s, RecoveredPart* part);
   // Takes the recovered runs over, parts in id order: runs_, active_, the finished cache and
   // the first pass's lists. After the reading threads.
   void IndexRecovered(std::vector<RecoveredPart>* parts);
@@ -202,9 +211,7 @@ class RuntimeImpl final : public Runtime {
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
     std::shared_ptr<const MachinePlan> plan;
-    std::vector<RunMachine::Attempt> running;
-    std::vector<AttemptTable::Entry> ended;
-    std::vector<bool> fresh;
+    ActScratch act;
     TimePoint now{};  // the clock when the thread began: records carry milliseconds
     std::shared_ptr<const Value> no_params;  // {}, shared by the runs that have none
   };
@@ -239,19 +246,20 @@ class RuntimeImpl final : public Runtime {
   void Act(RunSlot& r);
   // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
   // brings r.attempts in line with the machine's running attempts, moving the slots of ended
-  // attempts to *ended for ClearSlot, and prepares a Reconcile task for each attempt due
-  // (r.prepared), or queues the failure of one that cannot run. *running and *fresh are
-  // scratch memory.
-  void PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
-                  std::vector<AttemptTable::Entry>* ended, std::vector<bool>* fresh) const;
-  // A Reconcile task for attempt `a` into r.prepared (taking a's item), or the
-  // failure of one that cannot run into r.inputs.
-  void Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const;
-  // Hands r.prepared to the pool, at the end of the pass.
+  // attempts to s->sync.ended for ClearSlot, and prepares a Reconcile task for each attempt
+  // due (s->prepared), or queues the failure of one that cannot run.
+  void PrepareAct(RunSlot& r, ActScratch* s) const;
+  // A Reconcile task for attempt `a` into *prepared (taking a's item), or the failure of one
+  // that cannot run into r.inputs.
+  void Prepare(
+      RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot,
+      std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>>* prepared) const;
+  // Hands r's prepared tasks (act_.prepared) to the pool, at the end of the pass.
   void DispatchPrepared(RunSlot& r);
-  // Recovery's DispatchPrepared, on a reading thread before Start: marks r.prepared in flight
-  // and moves the tasks to *tasks, which the first pass hands to the pool.
-  void TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks);
+  // Recovery's DispatchPrepared, on a reading thread before Start: marks r's prepared tasks
+  // (s->prepared) in flight and moves them to *tasks, which the first pass hands to the pool.
+  void TakePrepared(RunSlot& r, ActScratch* s,
+                    std::vector<std::unique_ptr<ReconcileTask>>* tasks) const;
   // The attempt of `slot` has its Reconcile in flight: pins r until it comes back.
   void MarkInFlight(RunSlot& r, AttemptSlot* slot) const;
   // Queues a task whose attempt is marked in flight for the pool, at the end of the pass.
@@ -332,9 +340,7 @@ class RuntimeImpl final : public Runtime {
   std::vector<RunSlot*> pumping_;                       // PumpDirty's round (memory kept)
   std::vector<RunSlot*> marked_;                        // PumpMarked's runs (memory kept)
   size_t pump_pos_ = 0;                                 // the next run of pumping_ to pump
-  std::vector<RunMachine::Attempt> running_;            // Act's scratch (memory kept)
-  std::vector<AttemptTable::Entry> ended_;              // Act's scratch
-  std::vector<bool> fresh_;                             // Act's scratch
+  ActScratch act_;                                      // Act's (memory kept)
   std::vector<std::function<void()>> dispatched_;       // Reconcile tasks of this PumpDirty pass
   std::vector<std::function<void()>> appends_;          // appends of this PumpDirty pass
   int appends_in_flight_ = 0;

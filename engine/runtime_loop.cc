@@ -152,18 +152,18 @@ void RuntimeImpl::PumpOne(RunSlot* slot) {
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
 void RuntimeImpl::Act(RunSlot& r) {
   if (stopping_ || !r.stalled.ok() || !r.started) return;
-  PrepareAct(r, &running_, &ended_, &fresh_);
-  for (AttemptTable::Entry& e : ended_) ClearSlot(r, e);
-  ended_.clear();
+  PrepareAct(r, &act_);
+  for (AttemptTable::Entry& e : act_.sync.ended) ClearSlot(r, e);
+  act_.sync.ended.clear();
   if (!r.inputs.empty()) MarkDirty(r);  // an attempt that cannot run failed
   DispatchPrepared(r);
 }
 
-void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* running,
-                             std::vector<AttemptTable::Entry>* ended,
-                             std::vector<bool>* fresh) const {
+void RuntimeImpl::PrepareAct(RunSlot& r, ActScratch* s) const {
+  std::vector<RunMachine::Attempt>* running = &s->running;
+  const std::vector<bool>* fresh = &s->sync.fresh;
   r.machine.RunningAttempts(running);
-  r.attempts.Sync(*running, ended, fresh);
+  r.attempts.Sync(*running, &s->sync);
   // Entry i of the table is running[i]'s, and stays where it is until the next Sync: the
   // prepared tasks point at their slots.
   for (size_t i = 0; i < running->size(); ++i) {
@@ -176,11 +176,15 @@ void RuntimeImpl::PrepareAct(RunSlot& r, std::vector<RunMachine::Attempt>* runni
         observed.erase(obs);
       }
     }
-    if (slot.dirty && !slot.in_flight && !slot.resolved) Prepare(r, std::move((*running)[i]), slot);
+    if (slot.dirty && !slot.in_flight && !slot.resolved) {
+      Prepare(r, std::move((*running)[i]), slot, &s->prepared);
+    }
   }
 }
 
-void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot) const {
+void RuntimeImpl::Prepare(
+    RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot,
+    std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>>* prepared) const {
   slot.dirty = false;
   const Value* literal = r.machine.LiteralWith(a);
   Result<Value> with = Value();  // used only when `with` needs resolving
@@ -209,11 +213,11 @@ void RuntimeImpl::Prepare(RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot
   }
   task->started_at = a.started_at;
   task->step = step;
-  r.prepared.emplace_back(std::move(task), &slot);
+  prepared->emplace_back(std::move(task), &slot);
 }
 
 void RuntimeImpl::DispatchPrepared(RunSlot& r) {
-  for (auto& [task, slot] : r.prepared) {
+  for (auto& [task, slot] : act_.prepared) {
     if (slot->recheck_timer != 0) {
       env_->CancelTimer(slot->recheck_timer);
       slot->recheck_timer = 0;
@@ -221,7 +225,7 @@ void RuntimeImpl::DispatchPrepared(RunSlot& r) {
     MarkInFlight(r, slot);
     Dispatch(std::move(task));
   }
-  r.prepared.clear();
+  act_.prepared.clear();
 }
 
 void RuntimeImpl::Dispatch(std::unique_ptr<ReconcileTask> task) {
@@ -232,12 +236,13 @@ void RuntimeImpl::Dispatch(std::unique_ptr<ReconcileTask> task) {
   dispatched_.push_back([this, t = task.release()] { RunTask(t); });
 }
 
-void RuntimeImpl::TakePrepared(RunSlot& r, std::vector<std::unique_ptr<ReconcileTask>>* tasks) {
-  for (auto& [task, slot] : r.prepared) {
+void RuntimeImpl::TakePrepared(RunSlot& r, ActScratch* s,
+                               std::vector<std::unique_ptr<ReconcileTask>>* tasks) const {
+  for (auto& [task, slot] : s->prepared) {
     MarkInFlight(r, slot);  // a recovered slot has no recheck timer yet
     tasks->push_back(std::move(task));
   }
-  r.prepared.clear();
+  s->prepared.clear();
 }
 
 void RuntimeImpl::MarkInFlight(RunSlot& r, AttemptSlot* slot) const {

@@ -27,15 +27,15 @@ class AttemptTableTest : public ::testing::Test {
   }
   // Syncs and returns which entries are fresh.
   std::vector<bool> Sync(const std::vector<RunMachine::Attempt>& running) {
-    std::vector<bool> fresh;
-    ended_.clear();
-    table_.Sync(running, &ended_, &fresh);
-    return fresh;
+    scratch_.ended.clear();
+    table_.Sync(running, &scratch_);
+    return scratch_.fresh;
   }
 
   StepDef steps_[3];
   AttemptTable table_;
-  std::vector<AttemptTable::Entry> ended_;
+  AttemptTable::SyncScratch scratch_;
+  const std::vector<AttemptTable::Entry>& ended_ = scratch_.ended;
 };
 
 TEST_F(AttemptTableTest, SyncKeepsSlotsOfAttemptsThatStayAndEndsTheOthers) {
@@ -83,6 +83,23 @@ TEST_F(AttemptTableTest, FindSearchesByStepAndItem) {
   EXPECT_EQ(table_.Find("finish", -1), &table_[3].slot);
   EXPECT_EQ(table_.Find("snap", 0), nullptr);  // ids are compared whole
   EXPECT_EQ(table_.Find("other", -1), nullptr);
+}
+
+// One scratch serves every table (the engine's runs): the memory Sync builds in passes from
+// table to table, and no table loses what it holds.
+TEST_F(AttemptTableTest, TablesShareOneScratch) {
+  AttemptTable other;
+  Sync({A(0, -1, 1)});
+  table_[0].slot.observed = "mine";
+  other.Sync({A(1, 0, 1), A(2, -1, 4)}, &scratch_);
+  EXPECT_EQ(other.size(), 2u);
+  Sync({A(0, -1, 1), A(1, 3, 1)});
+  ASSERT_EQ(table_.size(), 2u);
+  EXPECT_EQ(table_[0].slot.observed, "mine");  // the same attempt keeps its slot
+  EXPECT_EQ(scratch_.fresh, (std::vector<bool>{false, true}));
+  ASSERT_NE(other.Find(2, -1), nullptr);
+  EXPECT_EQ(other.Find(2, -1)->attempt, 4);
+  EXPECT_EQ(other.Find("snapshot", 0), &other[0].slot);
 }
 
 }  // namespace
