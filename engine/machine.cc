@@ -217,7 +217,7 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
         return DataLossError(name() + " backs off after attempt " + std::to_string(in.attempt) +
                              ", attempt " + std::to_string(e.attempt) + " cannot start");
       }
-      if (in.has_next_time && e.time < in.next_time_at) {
+      if (std::optional<TimePoint> ends = NextTime(*ref); ends.has_value() && e.time < *ends) {
         return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                              " starts before its backoff ends");
       }
@@ -241,7 +241,8 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
   if (e.type == EventType::kAttemptFailed && e.code == StatusCode::kOk) {
     return DataLossError("AttemptFailed for " + name() + " with code OK");
   }
-  if (e.type == EventType::kAttemptTimedOut && (!in.has_next_time || e.time < in.next_time_at)) {
+  if (std::optional<TimePoint> deadline = NextTime(*ref);
+      e.type == EventType::kAttemptTimedOut && (!deadline.has_value() || e.time < *deadline)) {
     return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
                          " timed out before its deadline");
   }
@@ -353,9 +354,9 @@ void RunMachine::Impl::SetState(Ref r, InstanceState st, TimePoint t) {
 }
 
 void RunMachine::Impl::SetNextTime(Ref r, std::optional<TimePoint> t) {
-  MachineInstance& in = Inst(r);
-  if (in.has_next_time) timers.erase({in.next_time_at, r.first, r.second});
-  in.set_next_time(t);
+  if (std::optional<TimePoint> old = NextTime(r); old.has_value()) {
+    timers.erase({*old, r.first, r.second});
+  }
   if (t.has_value()) timers.insert({*t, r.first, r.second});
 }
 

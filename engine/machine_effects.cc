@@ -187,7 +187,7 @@ void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
     a.item = in.item();
     a.attempt = in.attempt;
     a.started_at = in.attempt_started_at;
-    a.deadline = in.next_time();
+    a.deadline = impl_->NextTime(r);
     out->push_back(std::move(a));
   }
 }
@@ -232,8 +232,10 @@ RunView RunMachine::View() const {
   size_t instances = 0;
   for (const MachineStep& s : m.steps) instances += s.insts.size();
   v.instances.reserve(instances);
-  for (const MachineStep& s : m.steps) {
-    for (const MachineInstance& in : s.insts) {
+  for (size_t step = 0; step < m.steps.size(); ++step) {
+    const MachineStep& s = m.steps[step];
+    for (size_t slot = 0; slot < s.insts.size(); ++slot) {
+      const MachineInstance& in = s.insts[slot];
       InstanceView iv;
       iv.step_id = m.Def(s).id;
       iv.item_index = in.item_index;
@@ -245,7 +247,7 @@ RunView RunMachine::View() const {
       iv.started_at = in.started_at;
       iv.attempt_started_at = in.attempt_started_at;
       iv.finished_at = in.finished_at;
-      iv.next_time = in.next_time();
+      iv.next_time = m.NextTime({static_cast<int>(step), static_cast<int>(slot)});
       iv.last_error = in.last_error();
       iv.observed = in.observed();
       iv.outputs = in.outputs.get();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,57 +36,89 @@ struct InstanceDetail {
   std::string observed;
 };
 
-// One step instance in 64 bytes, a cache line: recovery builds one per step of every run, and
-// the engine one per step of every run it starts.
+// One step instance in 56 bytes: recovery builds one per step of every run, and the engine one
+// per step of every run it starts.
 struct MachineInstance {
   int item_index = -1;
   int attempt = 0;
   InstanceState state = InstanceState::kPending;
-  bool has_next_time = false;
   TimePoint started_at{};
   TimePoint attempt_started_at{};
   TimePoint finished_at{};
-  TimePoint next_time_at{};  // when has_next_time: backoff end or attempt deadline
+  // Its next time (backoff end, attempt deadline) is the machine's `timers` entry.
   CompactValue outputs;
   Boxed<InstanceDetail> detail;  // item, last_error, observed
-
-  std::optional<TimePoint> next_time() const {
-    return has_next_time ? std::optional<TimePoint>(next_time_at) : std::nullopt;
-  }
-  void set_next_time(std::optional<TimePoint> t) {
-    has_next_time = t.has_value();
-    next_time_at = t.value_or(TimePoint{});
-  }
   const Value& item() const { return detail.get().item; }
   const Status& last_error() const { return detail.get().last_error; }
   const std::string& observed() const { return detail.get().observed; }
 };
 
-// A set kept as a sorted vector. The machine's sets hold a handful of entries, and a node
-// allocation per state change was the largest single cost of folding a run (recovery).
+// A set kept as a sorted array. The machine's sets hold a handful of entries, and a node
+// allocation per state change was the largest single cost of folding a run (recovery). 16
+// bytes, not a vector's 24: every machine holds three, and recovery builds 100,000 machines.
 template <typename T>
 class FlatSet {
  public:
-  using const_iterator = typename std::vector<T>::const_iterator;
+  using const_iterator = const T*;
+
+  FlatSet() = default;
+  FlatSet(const FlatSet& o) { *this = o; }
+  FlatSet& operator=(const FlatSet& o) {
+    if (this == &o) return *this;
+    data_.reset(o.size_ == 0 ? nullptr : new T[o.size_]);
+    std::copy(o.begin(), o.end(), data_.get());
+    size_ = cap_ = o.size_;
+    return *this;
+  }
+  FlatSet(FlatSet&& o) noexcept
+      : data_(std::move(o.data_)),
+        size_(std::exchange(o.size_, 0)),
+        cap_(std::exchange(o.cap_, 0)) {}
+  FlatSet& operator=(FlatSet&& o) noexcept {
+    data_ = std::move(o.data_);
+    size_ = std::exchange(o.size_, 0);
+    cap_ = std::exchange(o.cap_, 0);
+    return *this;
+  }
+
   bool insert(const T& v) {
-    auto it = std::lower_bound(v_.begin(), v_.end(), v);
-    if (it != v_.end() && !(v < *it)) return false;
-    v_.insert(it, v);
+    T* it = std::lower_bound(data_.get(), data_.get() + size_, v);
+    if (it != data_.get() + size_ && !(v < *it)) return false;
+    const size_t pos = static_cast<size_t>(it - data_.get());
+    if (size_ == cap_) Grow();
+    T* d = data_.get();
+    std::move_backward(d + pos, d + size_, d + size_ + 1);
+    d[pos] = v;
+    ++size_;
     return true;
   }
   size_t erase(const T& v) {
-    auto it = std::lower_bound(v_.begin(), v_.end(), v);
-    if (it == v_.end() || v < *it) return 0;
-    v_.erase(it);
+    T* end = data_.get() + size_;
+    T* it = std::lower_bound(data_.get(), end, v);
+    if (it == end || v < *it) return 0;
+    std::move(it + 1, end, it);
+    --size_;
     return 1;
   }
-  const_iterator begin() const { return v_.begin(); }
-  const_iterator end() const { return v_.end(); }
-  size_t size() const { return v_.size(); }
-  bool empty() const { return v_.empty(); }
+  const_iterator begin() const { return data_.get(); }
+  const_iterator end() const { return data_.get() + size_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
 
  private:
-  std::vector<T> v_;
+  // Room for one more: one at first (a sequential workflow's ready and running steps), then
+  // twice as much.
+  void Grow() {
+    const uint32_t cap = cap_ == 0 ? 1 : 2 * cap_;
+    std::unique_ptr<T[]> grown(new T[cap]);
+    std::move(data_.get(), data_.get() + size_, grown.get());
+    data_ = std::move(grown);
+    cap_ = cap;
+  }
+
+  std::unique_ptr<T[]> data_;
+  uint32_t size_ = 0;
+  uint32_t cap_ = 0;
 };
 
 // A step's instances: every step holds at least one (its own, or the placeholder of a forEach
@@ -125,7 +158,7 @@ struct RunMessages {
   std::string first_failure;
 };
 
-// 96 bytes: the scheduling fields and insts' box in the first 32, then the instance of a step
+// 88 bytes: the scheduling fields and insts' box in the first 32, then the instance of a step
 // without forEach. Its definition and needs are the plan's, by the step's index.
 struct MachineStep {
   Boxed<Value> list_outputs;  // a forEach step's outputs once Done: its items' outputs
@@ -187,7 +220,7 @@ struct RunMachine::Impl final : StepOutputs {
   const Workflow* wf = nullptr;              // plan->wf
   internal::FlatSet<Ref> ready;
   internal::FlatSet<Ref> running;
-  internal::FlatSet<Timed> timers;
+  internal::FlatSet<Timed> timers;  // an instance's next time: at most one entry each
 
   std::string run_id;
   std::shared_ptr<const MachinePlan> plan;
@@ -227,6 +260,13 @@ struct RunMachine::Impl final : StepOutputs {
   void Mutate(const Event& e, Ref ref);
   void SetState(Ref r, InstanceState s, TimePoint t);
   void SetNextTime(Ref r, std::optional<TimePoint> t);
+  // r's backoff end or attempt deadline: its entry in `timers` (a few entries).
+  std::optional<TimePoint> NextTime(Ref r) const {
+    for (const Timed& t : timers) {
+      if (std::get<1>(t) == r.first && std::get<2>(t) == r.second) return std::get<0>(t);
+    }
+    return std::nullopt;
+  }
   void Settle(TimePoint t);
   void Activate(int step, TimePoint t);
   void EndStep(int step, InstanceState s, TimePoint t);
