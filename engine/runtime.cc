@@ -129,7 +129,7 @@ Status RuntimeImpl::Recover() {
   std::vector<double> cpu(threads);  // each reading thread's CPU time
   auto recover = [&](size_t thread) {
     const double cpu0 = ThreadCpuSeconds();
-    // Nearly all that recovery allocates lives on: the runs' machines and slots (~1.9 KB a
+    // Nearly all that recovery allocates lives on: the runs' machines and slots (~1.7 KB a
     // run). Once a thread has folded many runs, its fresh memory comes in huge pages: a fault
     // per 2 MiB instead of per 4 KiB page, which was a quarter of the reading threads' CPU
     // (base/huge_pages.h). A small journal never touches them.
