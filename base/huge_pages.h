@@ -7,7 +7,7 @@
 //   }                                // the thread's own arena again
 //
 // Meant for a burst that builds much state at once (the engine's recovery folds every
-// unfinished run: ~190 MB for 100,000 runs, where a fault per 4 KiB page was a quarter of the
+// unfinished run: ~170 MB for 100,000 runs, where a fault per 4 KiB page was a quarter of the
 // CPU). Scopes take a few such arenas in turn, so threads in scopes at once seldom share one.
 // Only threads inside a scope take memory from them, so the rest of the process keeps small
 // pages and never meets a huge-page fault (with the kernel's usual defrag=madvise, such a

@@ -54,7 +54,7 @@ long MinorFaults() {
 // in GB/s. A VM's host may back guest memory only when the guest touches it, and take back
 // what the guest frees (virtio-balloon free page reporting, which reports free 2 MiB blocks:
 // the ones huge pages come from). A huge page from such a block then costs the host a fault per
-// 4 KiB, and a recovery, which takes ~190 MB of fresh memory, measures the host (seen on this
+// 4 KiB, and a recovery, which takes ~170 MB of fresh memory, measures the host (seen on this
 // project's VMs: 0.4-0.6 GB/s for blocks the host had taken back, 21 GB/s for a block freed a
 // moment before, 2.9 GB/s in 4 KiB pages either way). Measured after the recovery, with its
 // memory still held: the probe gets what the recovery would have got next.
@@ -75,7 +75,7 @@ double FreshMemoryGbps() {
   return static_cast<double>(kBytes) / seconds / 1e9;
 }
 
-// Below this, a recovery's ~190 MB of fresh memory alone takes 38 ms or more, a quarter of a
+// Below this, a recovery's ~170 MB of fresh memory alone takes 34 ms or more, a quarter of a
 // recovery (~0.15 s) on a fast host (FreshMemoryGbps).
 constexpr double kSlowFreshGbps = 5;
 

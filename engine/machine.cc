@@ -241,10 +241,12 @@ Status RunMachine::Impl::Validate(const Event& e, Ref* ref) const {
   if (e.type == EventType::kAttemptFailed && e.code == StatusCode::kOk) {
     return DataLossError("AttemptFailed for " + name() + " with code OK");
   }
-  if (std::optional<TimePoint> deadline = NextTime(*ref);
-      e.type == EventType::kAttemptTimedOut && (!deadline.has_value() || e.time < *deadline)) {
-    return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
-                         " timed out before its deadline");
+  if (e.type == EventType::kAttemptTimedOut) {
+    std::optional<TimePoint> deadline = NextTime(*ref);
+    if (!deadline.has_value() || e.time < *deadline) {
+      return DataLossError(name() + " attempt " + std::to_string(e.attempt) +
+                           " timed out before its deadline");
+    }
   }
   return Status::OK();
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -145,7 +146,7 @@ Status RuntimeImpl::Recover() {
       if (mine.empty() || mine.back().first != part) {
         // Runs take their order from their place in id order, without the index's help.
         mine.emplace_back(part, RecoveredPart{});
-        mine.back().second.first_order = part * kRecoverPartRuns + 1;
+        mine.back().second.first_order = part * parts->runs_per_part() + 1;
       }
       FileRecovered(std::move(slot), &scratch.act, &mine.back().second);
       return Status::OK();
@@ -207,9 +208,8 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
   recovered_attention_.reserve(attention);
   for (RecoveredPart& part : *parts) {
     // What the first pass does, in recovery's order: dispatch these, then arm or pump those.
-    for (std::unique_ptr<ReconcileTask>& task : part.tasks) {
-      recovered_tasks_.push_back(std::move(task));
-    }
+    recovered_tasks_.insert(recovered_tasks_.end(), std::make_move_iterator(part.tasks.begin()),
+                            std::make_move_iterator(part.tasks.end()));
     recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
                                 part.attention.end());
   }
