@@ -324,20 +324,30 @@ class WireReader {
 
 enum WireType { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 
-// The wire type each field of Record is written with (journal.proto).
-int ExpectedWireType(uint64_t field) {
-  switch (field) {
-    case 4:
-    case 5:
-    case 6:
-    case 8:
-    case 11:
-    case 12:
-    case 15:
-      return kLen;
-    default:
-      return kVarint;
+// A field's tag: its number and wire type.
+constexpr uint64_t Tag(uint64_t field, int wire) {
+  return field << 3 | static_cast<uint64_t>(wire);
+}
+
+// A field that is not one of Record's with its own wire type: skipped when this binary does not
+// know its number (proto3 does so), damage otherwise.
+Status SkipOtherField(uint64_t tag, WireReader* in) {
+  const uint64_t field = tag >> 3;
+  const int wire = static_cast<int>(tag & 7);
+  if (field == 0) return DataLossError("record: field number 0");
+  if (field <= 16) {  // one of Record's, with another wire type than its own
+    return DataLossError("record: field " + std::to_string(field) + " has wire type " +
+                         std::to_string(wire));
   }
+  uint64_t v = 0;
+  std::string_view b;
+  const bool ok = wire == kVarint    ? in->Varint(&v)
+                  : wire == kLen     ? in->Bytes(&b)
+                  : wire == kFixed64 ? in->Skip(8)
+                  : wire == kFixed32 ? in->Skip(4)
+                                     : false;
+  if (!ok) return DataLossError("record: bad unknown field " + std::to_string(field));
+  return Status::OK();
 }
 
 }  // namespace
@@ -355,76 +365,63 @@ Status DecodeRecordInto(std::string_view bytes, Event* out) {
   while (!in.done()) {
     uint64_t tag = 0;
     if (!in.Varint(&tag, 5) || tag > UINT32_MAX) return DataLossError("record: bad field tag");
-    uint64_t field = tag >> 3;
-    int wire = static_cast<int>(tag & 7);
-    if (field == 0) return DataLossError("record: field number 0");
-    if (field > 16) {  // a field this binary does not know: skipped, as proto3 does
-      uint64_t v = 0;
-      std::string_view b;
-      bool ok = wire == kVarint    ? in.Varint(&v)
-                : wire == kLen     ? in.Bytes(&b)
-                : wire == kFixed64 ? in.Skip(8)
-                : wire == kFixed32 ? in.Skip(4)
-                                   : false;
-      if (!ok) return DataLossError("record: bad unknown field " + std::to_string(field));
-      continue;
-    }
-    if (wire != ExpectedWireType(field)) {
-      return DataLossError("record: field " + std::to_string(field) + " has wire type " +
-                           std::to_string(wire));
-    }
+    // One switch on the whole tag: a known field with its wire type is one case, and
+    // everything else (field 0, a wrong wire type, an unknown field) the default's.
     bool ok = true;
-    switch (field) {
-      case 1:
+    switch (tag) {
+      case Tag(1, kVarint):
         ok = in.Varint(&type);
         break;
-      case 2:
+      case Tag(2, kVarint):
         ok = in.Varint(&seq);
         break;
-      case 3:
+      case Tag(3, kVarint):
         ok = in.Varint(&time);
         break;
-      case 4:
+      case Tag(4, kLen):
         ok = in.Bytes(&workflow_name);
         break;
-      case 5:
+      case Tag(5, kLen):
         ok = in.Bytes(&definition_hash);
         break;
-      case 6:
+      case Tag(6, kLen):
         ok = in.Bytes(&params);
         break;
-      case 7:
+      case Tag(7, kVarint):
         ok = in.Varint(&seed);
         break;
-      case 8:
+      case Tag(8, kLen):
         ok = in.Bytes(&step_id);
         break;
-      case 9:
+      case Tag(9, kVarint):
         ok = in.Varint(&item);
         break;
-      case 10:
+      case Tag(10, kVarint):
         ok = in.Varint(&attempt);
         break;
-      case 11:
+      case Tag(11, kLen):
         ok = in.Bytes(&key);
         break;
-      case 12:
+      case Tag(12, kLen):
         ok = in.Bytes(&outputs);
         break;
-      case 13:
+      case Tag(13, kVarint):
         ok = in.Varint(&code);
         break;
-      case 14:
+      case Tag(14, kVarint):
         ok = in.Varint(&retryable);
         break;
-      case 15:
+      case Tag(15, kLen):
         ok = in.Bytes(&message);
         break;
-      case 16:
+      case Tag(16, kVarint):
         ok = in.Varint(&state);
         break;
+      default:
+        RETURN_IF_ERROR(SkipOtherField(tag, &in));
+        continue;
     }
-    if (!ok) return DataLossError("record: field " + std::to_string(field) + " is truncated");
+    if (!ok) return DataLossError("record: field " + std::to_string(tag >> 3) + " is truncated");
   }
   // int32 fields take the low 32 bits of their varint, as protobuf does.
   auto i32 = [](uint64_t v) {
