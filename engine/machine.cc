@@ -76,6 +76,11 @@ const Workflow& RunMachine::workflow() const { return *impl_->wf; }
 const std::shared_ptr<const Workflow>& RunMachine::shared_workflow() const {
   return impl_->plan->wf;
 }
+const std::shared_ptr<const Value>& RunMachine::shared_params() const { return impl_->params; }
+const Value& RunMachine::NoParams() {
+  static const Value* const kNone = new Value(Value::Map{});
+  return *kNone;
+}
 
 Status RunMachine::Apply(const Event& event) {
   Impl::Ref ref{-1, -1};

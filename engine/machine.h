@@ -111,6 +111,11 @@ class RunMachine {
   const std::string& run_id() const;
   const Workflow& workflow() const;
   const std::shared_ptr<const Workflow>& shared_workflow() const;
+  // The run's params, from its RunStarted, to share (a run's slot holds them without a copy);
+  // null when it has none, which reads as NoParams().
+  const std::shared_ptr<const Value>& shared_params() const;
+  // The params of a run that has none: an empty map.
+  static const Value& NoParams();
   // A full snapshot for display and for the engine's observers.
   RunView View() const;
 

@@ -236,10 +236,7 @@ struct RunMachine::Impl final : StepOutputs {
   const StepDef& Def(const internal::MachineStep& s) const {
     return *plan->defs[static_cast<size_t>(&s - steps.data())];
   }
-  const Value& Params() const {
-    static const Value* const kNone = new Value(Value::Map{});
-    return params != nullptr ? *params : *kNone;
-  }
+  const Value& Params() const { return params != nullptr ? *params : RunMachine::NoParams(); }
   // The index of the step a step-instance event names, or -1 (FindStep, faster).
   int StepOf(const Event& e) const;
   // StepOutputs: the outputs of a step that is Done.

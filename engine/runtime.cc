@@ -78,15 +78,7 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   Result<RunMachine> m = ReplayRun(rec.run_id, scratch->plan, rec.events);
   if (!m.ok()) return m.status();
   auto slot = std::make_unique<RunSlot>(rec.run_id, std::move(*m));
-  // Runs without params (most) share one empty map per reading thread.
-  if (start.params.is_null() || (start.params.is_map() && start.params.as_map().empty())) {
-    if (scratch->no_params == nullptr) {
-      scratch->no_params = std::make_shared<const Value>(Value::Map{});
-    }
-    slot->params = scratch->no_params;
-  } else {
-    slot->params = std::make_shared<const Value>(start.params);
-  }
+  slot->params = slot->machine.shared_params();  // null for most: none
   slot->started = true;
   for (const Event& e : rec.events) {
     if (e.type == EventType::kCancelRequested) slot->cancel_requested = true;

@@ -314,7 +314,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
   start.definition_hash = workflow->hash;
   // The machine plans the definition once; runs share the plan.
   std::shared_ptr<const MachinePlan> plan = definitions_.Put(std::move(workflow));
-  start.params = params;
+  start.params = std::move(params);
   start.seed = rng_();
   RunMachine machine(run_id, std::move(plan));
   // Applied when chosen, like every record (Pump); nothing acts before it is durable.
@@ -323,7 +323,7 @@ void RuntimeImpl::OnStart(const std::string& run_id, std::shared_ptr<const Workf
     return;
   }
   auto slot = std::make_unique<RunSlot>(run_id, std::move(machine));
-  slot->params = std::make_shared<const Value>(std::move(params));
+  slot->params = slot->machine.shared_params();
   slot->start_waiters.mut().push_back(done);
   slot->order = ++next_order_;
   RunSlot& r = *slot;

@@ -48,8 +48,11 @@ struct RunSlot {
   const std::string run_id;
   RunMachine machine;
   uint64_t order = 0;  // RuntimeImpl::next_order_ when it took the run in (InstanceKey::order)
-  // Read by in-flight Reconcile tasks through their pinned slot; never changed.
+  // The machine's (shared_params), kept here for in-flight Reconcile tasks, which read them
+  // through their pinned slot after the machine may have gone to the finished cache; never
+  // changed. Null for none: Params().
   std::shared_ptr<const Value> params;
+  const Value& Params() const { return params != nullptr ? *params : RunMachine::NoParams(); }
   // The flags, together (recovery makes a slot per run: no padding between them).
   bool started = false;  // its RunStarted is durable and applied
   bool queued = false;   // in RuntimeImpl::dirty_
@@ -213,7 +216,6 @@ class RuntimeImpl final : public Runtime {
     std::shared_ptr<const MachinePlan> plan;
     ActScratch act;
     TimePoint now{};  // the clock when the thread began: records carry milliseconds
-    std::shared_ptr<const Value> no_params;  // {}, shared by the runs that have none
   };
   // One journaled run folded through a fresh machine, its Reconcile tasks prepared (not
   // dispatched). Any thread; touches no engine state.

@@ -28,7 +28,7 @@ class Context final : public StepContext {
     return key_;
   }
   const Value& with() const override { return *t_.with; }
-  const Value& params() const override { return *t_.run->params; }
+  const Value& params() const override { return t_.run->Params(); }
   TimePoint attempt_started_at() const override { return t_.started_at; }
   TimePoint now() const override { return env_->Now(); }
   const ServiceMap& services() const override { return services_; }

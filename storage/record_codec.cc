@@ -132,6 +132,13 @@ Status CheckEncodable(const Event& e) {
   return Status::OK();
 }
 
+enum WireType { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
+
+// A field's tag: its number and wire type.
+constexpr uint64_t Tag(uint64_t field, int wire) {
+  return field << 3 | static_cast<uint64_t>(wire);
+}
+
 // The protobuf wire format (https://protobuf.dev/programming-guides/encoding/) written
 // directly, as the generated code writes it for Record: fields in number order, proto3
 // defaults (0, false, empty) left out, int32/int64 negatives as 10-byte varints, sint32
@@ -156,7 +163,7 @@ class WireWriter {
 
   void Varint(int field, uint64_t v) {
     if (v == 0) return;
-    Tag(field, 0);
+    Raw(Tag(static_cast<uint64_t>(field), kVarint));
     Raw(v);
   }
   void Int(int field, int64_t v) { Varint(field, static_cast<uint64_t>(v)); }
@@ -166,7 +173,7 @@ class WireWriter {
   }
   void Bytes(int field, std::string_view b) {
     if (b.empty()) return;
-    Tag(field, 2);
+    Raw(Tag(static_cast<uint64_t>(field), kLen));
     Raw(b.size());
     assert(b.size() <= static_cast<size_t>(end_ - p_));
     std::memcpy(p_, b.data(), b.size());
@@ -174,7 +181,6 @@ class WireWriter {
   }
 
  private:
-  void Tag(int field, int wire) { Raw(static_cast<uint64_t>(field) << 3 | wire); }
   void Raw(uint64_t v) {
     assert(end_ - p_ >= 10);
     while (v >= 0x80) {
@@ -321,13 +327,6 @@ class WireReader {
   const char* p_;
   const char* end_;
 };
-
-enum WireType { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
-
-// A field's tag: its number and wire type.
-constexpr uint64_t Tag(uint64_t field, int wire) {
-  return field << 3 | static_cast<uint64_t>(wire);
-}
 
 // A field that is not one of Record's with its own wire type: skipped when this binary does not
 // know its number (proto3 does so), damage otherwise.
