@@ -97,6 +97,7 @@ class RunMachine {
 
   // The running attempts (state kRunning), in instance order.
   std::vector<Attempt> RunningAttempts() const;
+  bool HasRunningAttempts() const;
   // The same into *out (cleared first), reusing its memory.
   void RunningAttempts(std::vector<Attempt>* out) const;
   // Inputs of an instance's current attempt with every reference resolved. kInvalidArgument

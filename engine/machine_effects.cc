@@ -175,6 +175,8 @@ std::vector<RunMachine::Attempt> RunMachine::RunningAttempts() const {
   return out;
 }
 
+bool RunMachine::HasRunningAttempts() const { return !impl_->running.empty(); }
+
 void RunMachine::RunningAttempts(std::vector<Attempt>* out) const {
   out->clear();
   out->reserve(impl_->running.size());

@@ -87,18 +87,15 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
     }
     if (e.type == EventType::kObserved) {
       if (slot->recovered_observed == nullptr) {
-        slot->recovered_observed = std::make_unique<std::map<SlotKey, std::string>>();
+        slot->recovered_observed = std::make_unique<std::map<SlotKey, RecoveredObservation>>();
       }
-      (*slot->recovered_observed)[SlotKey{e.step_id, e.item_index}] = e.message;
+      (*slot->recovered_observed)[SlotKey{e.step_id, e.item_index}] = {e.attempt, e.message};
     }
   }
-  // What the first pass would do for the run's running attempts, done here, in parallel and
-  // while the run is in this core's cache; the first pass only dispatches. A fresh slot has
-  // no attempt that ended.
-  PrepareAct(*slot, &scratch->act);
-  scratch->act.sync.ended.clear();
-  slot->act = false;
-  // And what its Pump would find: usually nothing to append, only a timer to arm.
+  // Its running attempts are re-issued when its turn comes (FileRecovered puts it in line):
+  // their Reconcile calls are prepared then, not 100,000 at once here.
+  slot->act = slot->machine.HasRunningAttempts();
+  // What its Pump would find: usually nothing to append, only a timer to arm.
   if (slot->inputs.empty()) {
     RunMachine::Effects fx = slot->machine.NextEffects(scratch->now);
     slot->settled = fx.append.empty();
@@ -140,7 +137,7 @@ Status RuntimeImpl::Recover() {
         mine.emplace_back(part, RecoveredPart{});
         mine.back().second.first_order = part * parts->runs_per_part() + 1;
       }
-      FileRecovered(std::move(slot), &scratch.act, &mine.back().second);
+      FileRecovered(std::move(slot), &mine.back().second);
       return Status::OK();
     });
     cpu[thread] = ThreadCpuSeconds() - cpu0;
@@ -170,15 +167,17 @@ Status RuntimeImpl::Recover() {
   return Status::OK();
 }
 
-void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, ActScratch* s, RecoveredPart* part) {
+void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part) {
   if (IsFinished(slot->machine.state())) {
-    s->prepared.clear();  // a finished run runs nothing (its machine has no running attempts)
     part->finished.push_back(std::move(slot));
     return;
   }
   slot->order = part->first_order + part->active.size();
   part->index.emplace_back(decltype(runs_)::Hash(slot->run_id), slot.get());
-  TakePrepared(*slot, s, &part->tasks);
+  if (slot->act) {
+    slot->turn = Turn::kWaiting;
+    part->waiting.push_back(slot.get());
+  }
   // Settled with no time to wake at: Pump would find nothing to do and arm no timer.
   if (slot->settled && !slot->settled_wake_at.has_value()) {
     slot->settled = false;
@@ -189,19 +188,18 @@ void RuntimeImpl::FileRecovered(std::unique_ptr<RunSlot> slot, ActScratch* s, Re
 }
 
 void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
-  size_t active_runs = 0, finished_runs = 0, tasks = 0, attention = 0;
+  size_t active_runs = 0, finished_runs = 0, waiting = 0, attention = 0;
   for (const RecoveredPart& part : *parts) {
     active_runs += part.active.size();
     finished_runs += part.finished.size();
-    tasks += part.tasks.size();
+    waiting += part.waiting.size();
     attention += part.attention.size();
   }
-  recovered_tasks_.reserve(tasks);
+  // In recovery's order: the line of runs to re-issue attempts, and the runs to arm or pump.
+  waiting_.reserve(waiting_.size() + waiting);
   recovered_attention_.reserve(attention);
   for (RecoveredPart& part : *parts) {
-    // What the first pass does, in recovery's order: dispatch these, then arm or pump those.
-    recovered_tasks_.insert(recovered_tasks_.end(), std::make_move_iterator(part.tasks.begin()),
-                            std::make_move_iterator(part.tasks.end()));
+    waiting_.insert(waiting_.end(), part.waiting.begin(), part.waiting.end());
     recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
                                 part.attention.end());
   }
@@ -242,17 +240,14 @@ void RuntimeImpl::Start() {
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   appender_ = std::make_unique<WorkerPool>(1);
   thread_ = std::thread([this] { Loop(); });
-  // The first pass: every recovered run re-issues Reconcile for its running attempts under
-  // their journaled keys (prepared by Recover), appends what is due (timeouts that passed
-  // while the process was down, starts) and re-arms its timer from its absolute deadlines.
-  // Recover left only the dispatching, and the runs with something to arm or append.
+  // The first pass: every recovered run appends what is due (timeouts that passed while the
+  // process was down, starts) and re-arms its timer from its absolute deadlines, and the runs
+  // with running attempts, in line since Recover, re-issue Reconcile under the attempts'
+  // journaled keys as their turns come: the first max_reconciles_in_flight of them now. Recover
+  // left the runs with something to arm or append.
   const auto t_first = std::chrono::steady_clock::now();
   std::promise<void> first_pass;
   Post([this, &first_pass] {
-    dispatched_.reserve(recovered_tasks_.size());
-    for (std::unique_ptr<ReconcileTask>& task : recovered_tasks_) Dispatch(std::move(task));
-    recovered_tasks_.clear();
-    recovered_tasks_.shrink_to_fit();
     for (RunSlot* r : recovered_attention_) {
       if (r->settled) {
         r->settled = false;
@@ -263,8 +258,10 @@ void RuntimeImpl::Start() {
     }
     recovered_attention_.clear();
     recovered_attention_.shrink_to_fit();
+    ReleaseWaiting();
     do {
       PumpDirty();
+      ReleaseWaiting();
     } while (PumpPending());
     first_pass.set_value();
   });
@@ -464,6 +461,7 @@ EngineStats RuntimeImpl::stats() {
   s.reconciles = reconciles_.load();
   std::lock_guard<std::mutex> l(mu_);
   s.active_runs = active_.size();
+  s.runs_waiting = runs_waiting_.load(std::memory_order_relaxed);
   s.recovery = recovery_;
   return s;
 }
@@ -485,6 +483,10 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(EngineOptions options) {
   if (options.workers < 1) {
     return InvalidArgumentError("engine: workers must be >= 1, got " +
                                 std::to_string(options.workers));
+  }
+  if (options.max_reconciles_in_flight < 1) {
+    return InvalidArgumentError("engine: max_reconciles_in_flight must be >= 1, got " +
+                                std::to_string(options.max_reconciles_in_flight));
   }
   auto rt = std::make_unique<internal::RuntimeImpl>(std::move(options));
   RETURN_IF_ERROR(rt->Recover());

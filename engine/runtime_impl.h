@@ -39,6 +39,19 @@ using SlotKey = std::pair<std::string, int>;  // (step id, item index)
 
 struct ReconcileTask;
 
+// The last observation journaled for an instance's attempt, as recovery found it.
+struct RecoveredObservation {
+  int attempt = 0;
+  std::string text;
+};
+
+// A run's place in the line for Reconcile calls (EngineOptions::max_reconciles_in_flight).
+enum class Turn : uint8_t {
+  kNone,     // not in line: acts when it needs to, if there is room
+  kWaiting,  // in RuntimeImpl::waiting_
+  kGranted,  // out of line with room kept for it (RuntimeImpl::granted_) until it acts
+};
+
 // One run in memory. Engine thread only, but for two readers of fields that do not change
 // meanwhile: a worker reads run_id and params through its pinned task, the appender thread
 // reads run_id and `appending`, and fills `cursor`, while the append is in flight.
@@ -67,6 +80,7 @@ struct RunSlot {
   // recovery too, for the first pass: the recovered run has nothing to append.
   bool settled = false;
   int pins = 0;  // Reconcile tasks in flight, which point at the slot
+  Turn turn = Turn::kNone;
   // StartRun calls waiting on RunStarted; a box: a run has them only while it starts.
   Boxed<std::vector<std::promise<Status>*>> start_waiters;
   std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
@@ -77,7 +91,7 @@ struct RunSlot {
   Status stalled;  // not OK: the journal failed; the run does nothing more
   AttemptTable attempts;
   // Observations of recovered attempts; null when there are none (nearly always).
-  std::unique_ptr<std::map<SlotKey, std::string>> recovered_observed;
+  std::unique_ptr<std::map<SlotKey, RecoveredObservation>> recovered_observed;
   TimerId wake_timer = 0;
   std::optional<TimePoint> wake_at;
   uint64_t wake_token = 0;
@@ -93,8 +107,7 @@ inline constexpr size_t kHugePageRuns = 1024;
 inline constexpr size_t kRecoverPartRuns = 1024;
 
 // What preparing the Reconcile calls of a run needs besides the run (RuntimeImpl::PrepareAct),
-// reused from run to run: the engine thread's, and one per recovery thread. The runs keep none
-// of it: recovery makes 100,000 of them.
+// reused from run to run. The runs keep none of it.
 struct ActScratch {
   std::vector<RunMachine::Attempt> running;  // the run's running attempts
   AttemptTable::SyncScratch sync;            // the run's attempt table's
@@ -202,11 +215,11 @@ class RuntimeImpl final : public Runtime {
     // index of active_ reads while runs_ takes the slots out of `active`.
     std::vector<std::pair<size_t, const RunSlot*>> index;
     std::vector<std::unique_ptr<RunSlot>> finished;
-    std::vector<std::unique_ptr<ReconcileTask>> tasks;  // the active runs' re-issued attempts
+    std::vector<RunSlot*> waiting;    // active runs with running attempts to re-issue, in line
     std::vector<RunSlot*> attention;  // active runs the first pass must arm or pump
   };
   // Files a recovered run in its part. A reading thread's.
-  void FileRecovered(std::unique_ptr<RunSlot> slot, ActScratch* s, RecoveredPart* part);
+  void FileRecovered(std::unique_ptr<RunSlot> slot, RecoveredPart* part);
   // Takes the recovered runs over, parts in id order: runs_, active_, the finished cache and
   // the first pass's lists. After the reading threads.
   void IndexRecovered(std::vector<RecoveredPart>* parts);
@@ -214,11 +227,10 @@ class RuntimeImpl final : public Runtime {
   struct RecoverScratch {
     std::string definition_hash;  // of `plan`: runs mostly share a definition
     std::shared_ptr<const MachinePlan> plan;
-    ActScratch act;
     TimePoint now{};  // the clock when the thread began: records carry milliseconds
   };
-  // One journaled run folded through a fresh machine, its Reconcile tasks prepared (not
-  // dispatched). Any thread; touches no engine state.
+  // One journaled run folded through a fresh machine; its running attempts are left for their
+  // turn (act set). Any thread; touches no engine state.
   Result<std::unique_ptr<RunSlot>> RecoverRun(const Journal::RunRecords& rec,
                                               RecoverScratch* scratch);
 
@@ -242,28 +254,32 @@ class RuntimeImpl final : public Runtime {
   void PumpDirty();
   // Acts on and pumps, now, the runs marked dirty since dirty_ held `from` entries.
   void PumpMarked(size_t from);
-  // Acts on r if it needs it and no append is in flight, then pumps it; frees it if gone.
+  // Acts on r if it needs it, no append is in flight and it has its turn (else it gets in
+  // line), then pumps it; frees it if gone.
   void PumpOne(RunSlot* r);
   bool PumpPending() const { return pump_pos_ < pumping_.size() || !dirty_.empty(); }
+  // Whether a run that needs to act may do so now: nobody is in line and there is room.
+  bool HasRoomToAct() const {
+    return waiting_head_ == waiting_.size() &&
+           reconciles_in_flight_ + granted_ < options_.max_reconciles_in_flight;
+  }
+  // Gives the runs first in line their turn while there is room (all of them when stopping):
+  // marks them dirty to act. After every pass, so a run in line never waits on an idle engine.
+  void ReleaseWaiting();
   void Act(RunSlot& r);
-  // The half of Act that touches nothing but r (so recovery runs it on its reading threads):
-  // brings r.attempts in line with the machine's running attempts, moving the slots of ended
-  // attempts to s->sync.ended for ClearSlot, and prepares a Reconcile task for each attempt
-  // due (s->prepared), or queues the failure of one that cannot run.
+  // The half of Act that touches nothing but r: brings r.attempts in line with the machine's
+  // running attempts, moving the slots of ended attempts to s->sync.ended for ClearSlot, and
+  // prepares a Reconcile task for each attempt due (s->prepared), or queues the failure of one
+  // that cannot run.
   void PrepareAct(RunSlot& r, ActScratch* s) const;
   // A Reconcile task for attempt `a` into *prepared (taking a's item), or the failure of one
   // that cannot run into r.inputs.
   void Prepare(
       RunSlot& r, RunMachine::Attempt&& a, AttemptSlot& slot,
       std::vector<std::pair<std::unique_ptr<ReconcileTask>, AttemptSlot*>>* prepared) const;
-  // Hands r's prepared tasks (act_.prepared) to the pool, at the end of the pass.
+  // Hands r's prepared tasks (act_.prepared) to the pool, at the end of the pass: each attempt
+  // is in flight, and pins r, until its Reconcile comes back.
   void DispatchPrepared(RunSlot& r);
-  // Recovery's DispatchPrepared, on a reading thread before Start: marks r's prepared tasks
-  // (s->prepared) in flight and moves them to *tasks, which the first pass hands to the pool.
-  void TakePrepared(RunSlot& r, ActScratch* s,
-                    std::vector<std::unique_ptr<ReconcileTask>>* tasks) const;
-  // The attempt of `slot` has its Reconcile in flight: pins r until it comes back.
-  void MarkInFlight(RunSlot& r, AttemptSlot* slot) const;
   // Queues a task whose attempt is marked in flight for the pool, at the end of the pass.
   void Dispatch(std::unique_ptr<ReconcileTask> task);
   void Pump(RunSlot& r);
@@ -316,20 +332,24 @@ class RuntimeImpl final : public Runtime {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> transitions_{0};
   std::atomic<uint64_t> reconciles_{0};
+  std::atomic<size_t> runs_waiting_{0};  // waiting_'s length, for stats()
 
   // Engine thread only (and the constructor, Recover and the destructor while it is not
   // running).
   // Keyed by the slot's own run_id (slots never move).
   RunTable<std::unique_ptr<RunSlot>> runs_;
-  // Retired slots still pinned by Reconcile tasks or queued in dirty_.
+  // Retired slots still pinned by Reconcile tasks, queued in dirty_ or in line in waiting_.
   std::unordered_map<const RunSlot*, std::unique_ptr<RunSlot>> retired_;
   // Retired slots released since the last PublishFinished, which frees them once active_ no
   // longer holds their ids.
   std::vector<std::unique_ptr<RunSlot>> released_;
-  // What Recover leaves the first pass, in recovery's order: the Reconcile tasks to dispatch
-  // (their slots already marked in flight and pinned), and the runs to arm or pump.
-  std::vector<std::unique_ptr<ReconcileTask>> recovered_tasks_;
+  // What Recover leaves the first pass, in recovery's order: the runs to arm or pump.
   std::vector<RunSlot*> recovered_attention_;
+  // The line of runs waiting for room to act (Turn::kWaiting): waiting_[waiting_head_...], in
+  // order. A vector, not a deque: recovery appends 100,000 at once.
+  std::vector<RunSlot*> waiting_;
+  size_t waiting_head_ = 0;
+  int granted_ = 0;  // runs given their turn (Turn::kGranted) that have not acted yet
   WakeIndex waits_;
   // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a
   // Reconcile that read the world before such a wake, and then waits on that ref, must run

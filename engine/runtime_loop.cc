@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <utility>
 
 #include "engine/runtime_impl.h"
@@ -53,7 +54,8 @@ void RuntimeImpl::Loop() {
       std::unique_lock<std::mutex> l(mu_);
       PublishFinished(&evicted, &freed);
       auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
-      bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending();
+      bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending() &&
+                   waiting_head_ == waiting_.size();
       if (empty() && quiet) {
         if (stopping_) {
           closed_ = true;
@@ -89,6 +91,7 @@ void RuntimeImpl::Loop() {
     }
     appended.clear();
     PumpDirty();
+    ReleaseWaiting();
   }
 }
 
@@ -139,14 +142,47 @@ void RuntimeImpl::PumpOne(RunSlot* slot) {
     return;
   }
   // While an append is in flight the machine is ahead of the journal: acting waits for it
-  // (write before act), and OnAppendDone marks the run again.
+  // (write before act), and OnAppendDone marks the run again; a run given its turn keeps it.
+  // Without room (or behind others in line) the run gets in line, and is pumped meanwhile:
+  // what its machine appends by itself (timeouts, starts) does not wait.
   if (r.act && !r.append_in_flight) {
-    r.act = false;
-    Act(r);
+    if (r.turn == Turn::kGranted || (r.turn == Turn::kNone && HasRoomToAct())) {
+      if (r.turn == Turn::kGranted) --granted_;
+      r.turn = Turn::kNone;
+      r.act = false;
+      Act(r);
+    } else if (r.turn == Turn::kNone) {
+      r.turn = Turn::kWaiting;
+      waiting_.push_back(&r);
+    }
   }
   Pump(r);
   if (dispatched_.size() >= kHandOffEvery) pool_->SubmitAll(&dispatched_);
   if (appends_.size() >= kHandOffEvery) appender_->SubmitAll(&appends_);
+}
+
+void RuntimeImpl::ReleaseWaiting() {
+  const int room = stopping_ ? std::numeric_limits<int>::max() : options_.max_reconciles_in_flight;
+  while (waiting_head_ < waiting_.size() && reconciles_in_flight_ + granted_ < room) {
+    RunSlot* r = waiting_[waiting_head_++];
+    r->turn = Turn::kNone;
+    if (r->gone) {
+      ReleaseIfGone(r);
+      continue;
+    }
+    r->turn = Turn::kGranted;
+    ++granted_;
+    MarkDirty(*r, /*act=*/true);
+  }
+  // The line's memory is reused; what was taken from its front goes once it is most of it.
+  if (waiting_head_ == waiting_.size()) {
+    waiting_.clear();
+    waiting_head_ = 0;
+  } else if (waiting_head_ >= 1024 && 2 * waiting_head_ >= waiting_.size()) {
+    waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(waiting_head_));
+    waiting_head_ = 0;
+  }
+  runs_waiting_.store(waiting_.size() - waiting_head_, std::memory_order_relaxed);
 }
 
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
@@ -169,10 +205,13 @@ void RuntimeImpl::PrepareAct(RunSlot& r, ActScratch* s) const {
   for (size_t i = 0; i < running->size(); ++i) {
     AttemptSlot& slot = r.attempts[i].slot;
     if ((*fresh)[i] && r.recovered_observed != nullptr) {
-      std::map<SlotKey, std::string>& observed = *r.recovered_observed;
+      // The attempt recovered, unless it ended while the run waited its turn and a new
+      // attempt started: that one has observed nothing yet.
+      std::map<SlotKey, RecoveredObservation>& observed = *r.recovered_observed;
       auto obs = observed.find(SlotKey{r.attempts[i].step_id, (*running)[i].item_index});
       if (obs != observed.end()) {
-        slot.observed = std::move(obs->second);
+        if (obs->second.attempt == (*running)[i].attempt)
+          slot.observed = std::move(obs->second.text);
         observed.erase(obs);
       }
     }
@@ -222,7 +261,9 @@ void RuntimeImpl::DispatchPrepared(RunSlot& r) {
       env_->CancelTimer(slot->recheck_timer);
       slot->recheck_timer = 0;
     }
-    MarkInFlight(r, slot);
+    slot->in_flight = true;
+    slot->dispatch_wake_seq = wake_seq_;
+    ++r.pins;
     Dispatch(std::move(task));
   }
   act_.prepared.clear();
@@ -234,21 +275,6 @@ void RuntimeImpl::Dispatch(std::unique_ptr<ReconcileTask> task) {
   // closure holds two pointers, small enough for std::function to keep without allocating;
   // the pool runs every task it accepted, and RunTask takes the task back.
   dispatched_.push_back([this, t = task.release()] { RunTask(t); });
-}
-
-void RuntimeImpl::TakePrepared(RunSlot& r, ActScratch* s,
-                               std::vector<std::unique_ptr<ReconcileTask>>* tasks) const {
-  for (auto& [task, slot] : s->prepared) {
-    MarkInFlight(r, slot);  // a recovered slot has no recheck timer yet
-    tasks->push_back(std::move(task));
-  }
-  s->prepared.clear();
-}
-
-void RuntimeImpl::MarkInFlight(RunSlot& r, AttemptSlot* slot) const {
-  slot->in_flight = true;
-  slot->dispatch_wake_seq = wake_seq_;
-  ++r.pins;
 }
 
 // On a worker thread.

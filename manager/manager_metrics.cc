@@ -45,6 +45,8 @@ void RegisterManagerMetrics(Metrics* m) {
               "Seconds from deletion to clean-up of VolumeBackups");
   m->Describe("brfed_runs_finished_total", "counter", "Runs finished, by workflow and state");
   m->Describe("brfed_runs_active", "gauge", "Unfinished runs held by the engine");
+  m->Describe("brfed_runs_waiting", "gauge",
+              "Runs whose running attempts wait for room among the Reconcile calls in flight");
   m->Describe("brfed_step_attempts_total", "counter",
               "Step attempts of finished runs, by action and result");
   m->Describe("brfed_engine_transitions_total", "counter", "Journaled transitions");
@@ -132,6 +134,7 @@ void AddEngineCollector(Metrics* m, Engine* engine, Journal* journal,
   m->AddCollector([engine, journal, data_planes, control_plane](Metrics& out) {
     EngineStats es = engine->stats();
     out.Set("brfed_runs_active", {}, static_cast<double>(es.active_runs));
+    out.Set("brfed_runs_waiting", {}, static_cast<double>(es.runs_waiting));
     out.Set("brfed_engine_transitions_total", {}, static_cast<double>(es.transitions));
     out.Set("brfed_engine_reconciles_total", {}, static_cast<double>(es.reconciles));
     out.Set("brfed_engine_recovered_runs", {}, static_cast<double>(es.recovery.runs));

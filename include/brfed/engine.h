@@ -78,6 +78,9 @@ struct EngineStats {
   uint64_t transitions = 0;  // records journaled
   uint64_t reconciles = 0;   // Reconcile calls
   size_t active_runs = 0;
+  // Runs whose running attempts wait for their turn to be reconciled
+  // (EngineOptions::max_reconciles_in_flight).
+  size_t runs_waiting = 0;
   // How the engine's start went, in seconds of wall time: reading and folding every
   // unfinished run, indexing them, and the first pass that re-armed them.
   struct Recovery {
@@ -98,6 +101,11 @@ struct EngineOptions {
   const StepRegistry* steps = nullptr;   // not owned; required
   const ServiceMap* services = nullptr;  // not owned; may be null
   int workers = 4;                       // threads running Reconcile
+  // Reconcile calls queued for the workers or running, at most: runs beyond it wait their turn,
+  // in order (a restart with 100,000 waiting runs queues 1,024 calls, not 100,000, and each
+  // run's call is prepared when its turn comes). A run's due attempts go together, so a
+  // fan-out can pass the bound by its width.
+  int max_reconciles_in_flight = 1024;
   // Called on the engine thread after a run's transition became durable and was applied.
   // Must be quick and must not call back into the engine synchronously.
   std::function<void(const RunView&)> on_run_changed;
