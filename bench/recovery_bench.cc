@@ -13,7 +13,10 @@
 //   baseline: RawLevelDbFullScan of the database (every key and value read once, checksums
 //             verified) — the floor for any recovery;
 //   measured: OpenLevelDbJournal + OpenEngine until it returns, i.e. every run folded through
-//             the machine and re-armed (its running attempt re-issued, timers armed).
+//             the machine and re-armed (timers armed, its running attempt in line to be
+//             re-issued, the first EngineOptions::max_reconciles_in_flight dispatched).
+//   a figure: from the open until every run's re-issued attempt was reconciled (the calls
+//             run after OpenEngine returns, each prepared when its run's turn comes).
 //   a figure: how fast the process then gets fresh memory (FreshMemoryGbps), and the slowest
 //             first touch of a huge page that recovery's arenas timed (HugePageScope's check,
 //             which declines huge pages when one is slower than small pages would be).
@@ -29,6 +32,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "base/huge_pages.h"
@@ -140,11 +144,12 @@ struct Round {
   double fresh_gbps = 0;  // FreshMemoryGbps after the recovery
   double slowest_fault_ms = 0;  // HugePageScope's check: the slowest first touch of a huge page
   int declined = 0;             // whether the check declined huge pages
+  double reissued = 0;  // from the journal's open until every re-issued attempt was reconciled
   double ratio() const { return recovery / scan; }
 };
 constexpr char kRoundFormat[] =
     "round scan=%lf recovery=%lf open=%lf fold=%lf foldcpu=%lf threads=%d index=%lf first=%lf "
-    "faults=%ld advised=%lf active=%zu fresh=%lf slowest=%lf declined=%d";
+    "faults=%ld advised=%lf active=%zu fresh=%lf slowest=%lf declined=%d reissued=%lf";
 
 // --measure=DIR: one raw scan and one recovery of the journal in DIR, printed as kRoundFormat.
 int Measure(const std::string& jdir) {
@@ -181,12 +186,23 @@ int Measure(const std::string& jdir) {
   round.first_pass = phases.first_pass_seconds;
   round.slowest_fault_ms = HugePageScope::SlowestFaultSeconds() * 1e3;
   round.declined = HugePageScope::HugePagesDeclined() ? 1 : 0;
+  // After the window: every run's re-issued attempt (one a run here) has been reconciled.
+  // Polled, not spun on: the engine needs both cores.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while ((*engine)->stats().reconciles < round.active) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      return Fail(InternalError("recovery_bench: the re-issued attempts were not all reconciled"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  round.reissued = SecondsSince(t0);
   round.fresh_gbps = FreshMemoryGbps();
   engine->reset();
   journal->reset();
   std::printf(kRoundFormat, round.scan, round.recovery, round.open, round.fold, round.fold_cpu,
               round.fold_threads, round.index, round.first_pass, round.faults, round.advised_mb,
-              round.active, round.fresh_gbps, round.slowest_fault_ms, round.declined);
+              round.active, round.fresh_gbps, round.slowest_fault_ms, round.declined,
+              round.reissued);
   std::printf("\n");
   return 0;
 }
@@ -208,7 +224,7 @@ Result<Round> MeasureInChild(const std::string& jdir) {
   if (status != 0 ||
       std::sscanf(out.c_str(), kRoundFormat, &r.scan, &r.recovery, &r.open, &r.fold, &r.fold_cpu,
                   &r.fold_threads, &r.index, &r.first_pass, &r.faults, &r.advised_mb, &r.active,
-                  &r.fresh_gbps, &r.slowest_fault_ms, &r.declined) != 14) {
+                  &r.fresh_gbps, &r.slowest_fault_ms, &r.declined, &r.reissued) != 15) {
     return InternalError("recovery_bench: the measuring process failed (status " +
                          std::to_string(status) + "): " + out);
   }
@@ -286,11 +302,12 @@ int Main(int argc, char** argv) {
         "round %llu: raw leveldb full scan %.3fs; recovery %.3fs (journal open %.3fs, "
         "read+fold %.3fs with %.3fs of CPU on %d threads, index %.3fs, first pass %.3fs), %ld "
         "page faults, %.0f MB advised as huge pages (the slowest first touch of one %.2f ms%s); "
-        "fresh memory %.1f GB/s: %.2fx\n",
+        "fresh memory %.1f GB/s: %.2fx; every re-issued attempt reconciled %.3fs from the open\n",
         static_cast<unsigned long long>(r + 1), round->scan, round->recovery, round->open,
         round->fold, round->fold_cpu, round->fold_threads, round->index, round->first_pass,
         round->faults, round->advised_mb, round->slowest_fault_ms,
-        round->declined != 0 ? ": declined" : "", round->fresh_gbps, round->ratio());
+        round->declined != 0 ? ": declined" : "", round->fresh_gbps, round->ratio(),
+        round->reissued);
     rounds.push_back(*round);
   }
   if (FlagInt(argc, argv, "keep", 0) == 0) {
@@ -311,6 +328,10 @@ int Main(int argc, char** argv) {
       {"recovery of " + Grouped(static_cast<double>(records)) + " records (s)",
        Fixed(median.recovery, 3), Fixed(median.scan, 3), Fixed(median.ratio(), 2) + "x", "<= 2x",
        median.ratio() <= 2.0},
+      // What the window leaves for later: the re-issued attempts' calls run on the pool after
+      // OpenEngine returns, prepared as each run's turn comes. Shown, not judged.
+      {"... then every re-issued attempt reconciled (s)", Fixed(median.reissued, 3), "-", "-",
+       "(figure)", true},
   });
 }
 
