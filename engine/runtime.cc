@@ -96,11 +96,9 @@ Result<std::unique_ptr<RunSlot>> RuntimeImpl::RecoverRun(const Journal::RunRecor
   // their Reconcile calls are prepared then, not 100,000 at once here.
   slot->act = slot->machine.HasRunningAttempts();
   // What its Pump would find: usually nothing to append, only a timer to arm.
-  if (slot->inputs.empty()) {
-    RunMachine::Effects fx = slot->machine.NextEffects(scratch->now);
-    slot->settled = fx.append.empty();
-    slot->settled_wake_at = fx.wake_at;
-  }
+  RunMachine::Effects fx = slot->machine.NextEffects(scratch->now);
+  slot->settled = fx.append.empty();
+  slot->settled_wake_at = fx.wake_at;
   return slot;
 }
 
@@ -199,7 +197,7 @@ void RuntimeImpl::IndexRecovered(std::vector<RecoveredPart>* parts) {
   waiting_.reserve(waiting_.size() + waiting);
   recovered_attention_.reserve(attention);
   for (RecoveredPart& part : *parts) {
-    waiting_.insert(waiting_.end(), part.waiting.begin(), part.waiting.end());
+    for (RunSlot* r : part.waiting) waiting_.push_back(r);
     recovered_attention_.insert(recovered_attention_.end(), part.attention.begin(),
                                 part.attention.end());
   }

@@ -269,11 +269,9 @@ void RuntimeImpl::CacheFinished(std::string run_id, std::shared_ptr<const RunMac
 void RuntimeImpl::Retire(RunSlot& r) {
   std::unique_ptr<RunSlot> owned = runs_.Take(r.run_id);
   owned->gone = true;
-  if (owned->turn == Turn::kGranted) {  // it will not act: its room goes to the next in line
-    owned->turn = Turn::kNone;
-    --granted_;
-  }
-  if (owned->pins > 0 || owned->queued || owned->turn == Turn::kWaiting) {
+  // A run given its turn will not act: its room goes to the next in line.
+  if (owned->turn == Turn::kGranted) EndTurn(*owned);
+  if (owned->Referenced()) {
     retired_.emplace(owned.get(), std::move(owned));
   } else {
     released_.push_back(std::move(owned));
@@ -281,7 +279,7 @@ void RuntimeImpl::Retire(RunSlot& r) {
 }
 
 void RuntimeImpl::ReleaseIfGone(RunSlot* r) {
-  if (!r->gone || r->pins > 0 || r->queued || r->turn == Turn::kWaiting) return;
+  if (!r->gone || r->Referenced()) return;
   auto it = retired_.find(r);
   if (it == retired_.end()) return;  // released already
   released_.push_back(std::move(it->second));

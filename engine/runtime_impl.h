@@ -32,6 +32,7 @@
 #include "engine/runtime_definitions.h"
 #include "engine/runtime_pool.h"
 #include "engine/runtime_waits.h"
+#include "engine/vector_queue.h"
 
 namespace brfed::internal {
 
@@ -81,6 +82,9 @@ struct RunSlot {
   bool settled = false;
   int pins = 0;  // Reconcile tasks in flight, which point at the slot
   Turn turn = Turn::kNone;
+  // Whether anything still points at the slot: a Reconcile task, dirty_ or the line. A gone
+  // slot is freed once nothing does.
+  bool Referenced() const { return pins > 0 || queued || turn == Turn::kWaiting; }
   // StartRun calls waiting on RunStarted; a box: a run has them only while it starts.
   Boxed<std::vector<std::promise<Status>*>> start_waiters;
   std::vector<Event> inputs;     // records from results and Cancel, seq not yet assigned
@@ -258,14 +262,19 @@ class RuntimeImpl final : public Runtime {
   // line), then pumps it; frees it if gone.
   void PumpOne(RunSlot* r);
   bool PumpPending() const { return pump_pos_ < pumping_.size() || !dirty_.empty(); }
-  // Whether a run that needs to act may do so now: nobody is in line and there is room.
-  bool HasRoomToAct() const {
-    return waiting_head_ == waiting_.size() &&
-           reconciles_in_flight_ + granted_ < options_.max_reconciles_in_flight;
+  // Whether another run may act: the calls in flight and the turns granted leave room (always
+  // when stopping: acting then does nothing, and the line must empty).
+  bool HasRoom() const {
+    return stopping_ || reconciles_in_flight_ + granted_ < options_.max_reconciles_in_flight;
   }
-  // Gives the runs first in line their turn while there is room (all of them when stopping):
-  // marks them dirty to act. After every pass, so a run in line never waits on an idle engine.
+  // Gives the runs first in line their turn while there is room: marks them dirty to act.
+  // After every pass, so a run in line never waits on an idle engine.
   void ReleaseWaiting();
+  // r gives up its turn, granted or not yet taken: it acts now, or it is gone.
+  void EndTurn(RunSlot& r) {
+    if (r.turn == Turn::kGranted) --granted_;
+    r.turn = Turn::kNone;
+  }
   void Act(RunSlot& r);
   // The half of Act that touches nothing but r: brings r.attempts in line with the machine's
   // running attempts, moving the slots of ended attempts to s->sync.ended for ClearSlot, and
@@ -280,8 +289,6 @@ class RuntimeImpl final : public Runtime {
   // Hands r's prepared tasks (act_.prepared) to the pool, at the end of the pass: each attempt
   // is in flight, and pins r, until its Reconcile comes back.
   void DispatchPrepared(RunSlot& r);
-  // Queues a task whose attempt is marked in flight for the pool, at the end of the pass.
-  void Dispatch(std::unique_ptr<ReconcileTask> task);
   void Pump(RunSlot& r);
   void RunTask(ReconcileTask* task);  // on a worker; takes ownership
   // Hands r.appending (applied to the machine already) to the journal.
@@ -345,10 +352,9 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::unique_ptr<RunSlot>> released_;
   // What Recover leaves the first pass, in recovery's order: the runs to arm or pump.
   std::vector<RunSlot*> recovered_attention_;
-  // The line of runs waiting for room to act (Turn::kWaiting): waiting_[waiting_head_...], in
-  // order. A vector, not a deque: recovery appends 100,000 at once.
-  std::vector<RunSlot*> waiting_;
-  size_t waiting_head_ = 0;
+  // The line of runs waiting for room to act (Turn::kWaiting), in order: recovery appends
+  // 100,000 at once.
+  VectorQueue<RunSlot*> waiting_;
   int granted_ = 0;  // runs given their turn (Turn::kGranted) that have not acted yet
   WakeIndex waits_;
   // Wakes that came while Reconciles were in flight, by ref key, with their sequence number: a

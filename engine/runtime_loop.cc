@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <limits>
 #include <utility>
 
 #include "engine/runtime_impl.h"
@@ -55,7 +54,7 @@ void RuntimeImpl::Loop() {
       PublishFinished(&evicted, &freed);
       auto empty = [&] { return queue_.empty() && reconciled_.empty() && appended_.empty(); };
       bool quiet = appends_in_flight_ == 0 && reconciles_in_flight_ == 0 && !PumpPending() &&
-                   waiting_head_ == waiting_.size();
+                   waiting_.empty();
       if (empty() && quiet) {
         if (stopping_) {
           closed_ = true;
@@ -146,9 +145,8 @@ void RuntimeImpl::PumpOne(RunSlot* slot) {
   // Without room (or behind others in line) the run gets in line, and is pumped meanwhile:
   // what its machine appends by itself (timeouts, starts) does not wait.
   if (r.act && !r.append_in_flight) {
-    if (r.turn == Turn::kGranted || (r.turn == Turn::kNone && HasRoomToAct())) {
-      if (r.turn == Turn::kGranted) --granted_;
-      r.turn = Turn::kNone;
+    if (r.turn == Turn::kGranted || (r.turn == Turn::kNone && waiting_.empty() && HasRoom())) {
+      EndTurn(r);
       r.act = false;
       Act(r);
     } else if (r.turn == Turn::kNone) {
@@ -162,9 +160,8 @@ void RuntimeImpl::PumpOne(RunSlot* slot) {
 }
 
 void RuntimeImpl::ReleaseWaiting() {
-  const int room = stopping_ ? std::numeric_limits<int>::max() : options_.max_reconciles_in_flight;
-  while (waiting_head_ < waiting_.size() && reconciles_in_flight_ + granted_ < room) {
-    RunSlot* r = waiting_[waiting_head_++];
+  while (!waiting_.empty() && HasRoom()) {
+    RunSlot* r = waiting_.PopFront();
     r->turn = Turn::kNone;
     if (r->gone) {
       ReleaseIfGone(r);
@@ -174,15 +171,7 @@ void RuntimeImpl::ReleaseWaiting() {
     ++granted_;
     MarkDirty(*r, /*act=*/true);
   }
-  // The line's memory is reused; what was taken from its front goes once it is most of it.
-  if (waiting_head_ == waiting_.size()) {
-    waiting_.clear();
-    waiting_head_ = 0;
-  } else if (waiting_head_ >= 1024 && 2 * waiting_head_ >= waiting_.size()) {
-    waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(waiting_head_));
-    waiting_head_ = 0;
-  }
-  runs_waiting_.store(waiting_.size() - waiting_head_, std::memory_order_relaxed);
+  runs_waiting_.store(waiting_.size(), std::memory_order_relaxed);
 }
 
 // Reconciles every running attempt that needs it, and forgets attempts that ended.
@@ -264,17 +253,13 @@ void RuntimeImpl::DispatchPrepared(RunSlot& r) {
     slot->in_flight = true;
     slot->dispatch_wake_seq = wake_seq_;
     ++r.pins;
-    Dispatch(std::move(task));
+    ++reconciles_in_flight_;
+    // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
+    // closure holds two pointers, small enough for std::function to keep without allocating;
+    // the pool runs every task it accepted, and RunTask takes the task back.
+    dispatched_.push_back([this, t = task.release()] { RunTask(t); });
   }
   act_.prepared.clear();
-}
-
-void RuntimeImpl::Dispatch(std::unique_ptr<ReconcileTask> task) {
-  ++reconciles_in_flight_;
-  // Submitted together at the end of the pass: one wake-up of the pool for many tasks. The
-  // closure holds two pointers, small enough for std::function to keep without allocating;
-  // the pool runs every task it accepted, and RunTask takes the task back.
-  dispatched_.push_back([this, t = task.release()] { RunTask(t); });
 }
 
 // On a worker thread.

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/vector_queue.h"
+
 namespace brfed {
 
 class WorkerPool {
@@ -38,11 +40,8 @@ class WorkerPool {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  // Queued: tasks_[head_, end). A vector, not a deque, so that a batch submitted to an empty
-  // queue is taken over whole.
-  std::vector<std::function<void()>> tasks_;
-  size_t head_ = 0;
-  static constexpr size_t kCompactAt = 1024;
+  // A batch submitted to an empty queue is taken over whole.
+  internal::VectorQueue<std::function<void()>> tasks_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
